@@ -1,0 +1,98 @@
+import type { z } from 'zod';
+import { getShaper, listShapers } from './index.js';
+import type { AnyShaper, TrainerHints } from './types.js';
+
+/** What `laconic schemes` prints, built from the shapers' zod schemas (so it cannot drift from them). */
+export interface ParamInfo {
+  name: string;
+  type: string;
+  default: unknown;
+  description: string;
+}
+
+export interface SchemeInfo {
+  name: string;
+  description: string;
+  scope: 'group' | 'batch';
+  stateful: boolean;
+  setsBudget: boolean;
+  params: ParamInfo[];
+  preset: Partial<TrainerHints>;
+}
+
+// zod 4 keeps the wrapped type in def.innerType for default/prefault/optional/nullable.
+interface Def {
+  type: string;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  entries?: Record<string, string | number>;
+}
+
+function defOf(t: z.ZodType): Def {
+  return (t as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+export function typeName(t: z.ZodType): string {
+  const d = defOf(t);
+  switch (d.type) {
+    case 'default':
+    case 'prefault':
+    case 'optional':
+      return typeName(d.innerType!);
+    case 'nullable':
+      return `${typeName(d.innerType!)} | null`;
+    case 'enum':
+      return Object.values(d.entries ?? {})
+        .map((v) => JSON.stringify(v))
+        .join(' | ');
+    case 'array':
+      return `${typeName(d.element!)}[]`;
+    case 'record':
+      return 'mapping';
+    default:
+      return d.type;
+  }
+}
+
+export function describeShaper(shaper: AnyShaper): SchemeInfo {
+  const defaults = shaper.params.parse({}) as Record<string, unknown>;
+  const params = Object.entries(shaper.params.shape).map(([name, t]) => ({
+    name,
+    type: typeName(t),
+    default: defaults[name],
+    description: t.description ?? '',
+  }));
+  return {
+    name: shaper.name,
+    description: shaper.description,
+    scope: shaper.scope,
+    stateful: typeof shaper.initState === 'function',
+    setsBudget: typeof shaper.budget === 'function',
+    params,
+    preset: shaper.preset ?? {},
+  };
+}
+
+export function describeShapers(): SchemeInfo[] {
+  return listShapers().map((n) => describeShaper(getShaper(n)));
+}
+
+export function formatSchemes(infos: readonly SchemeInfo[] = describeShapers()): string {
+  const out: string[] = [];
+  for (const s of infos) {
+    const tags = [s.scope === 'batch' ? 'batch-scoped' : 'group-scoped', s.stateful ? 'stateful' : '', s.setsBudget ? 'sets budget' : '']
+      .filter(Boolean)
+      .join(', ');
+    out.push(`${s.name}  (${tags})`);
+    out.push(`  ${s.description}`);
+    if (s.params.length === 0) out.push('  params: none');
+    for (const p of s.params) {
+      out.push(`  ${p.name}: ${p.type} = ${JSON.stringify(p.default)}`);
+      if (p.description) out.push(`      ${p.description}`);
+    }
+    const hints = Object.entries(s.preset);
+    if (hints.length) out.push(`  trains with: ${hints.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`);
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,10 @@
+export * from './synthetic.js';
+export { TEMPLATES, type TemplateName, PLACEHOLDER, applyTemplate } from './templates.js';
+export { type DatasetProblem, type LoaderOptions, LoaderOptionsSchema, dataPath, subset } from './loaders/common.js';
+export { readJsonl, readJsonArray } from './loaders/read.js';
+export { loadGsm8k } from './loaders/gsm8k.js';
+export { loadMath500 } from './loaders/math500.js';
+export { loadSvamp, numberGold } from './loaders/svamp.js';
+export { loadMathTrain } from './loaders/mathTrain.js';
+export { type DatasetName, type DatasetOptions, type DatasetLoader, registerDataset, datasetNames, describeDataset, loadDataset } from './registry.js';
+export { sha256Hex } from './hash.js';

@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config.js';
+import { customOp, oneHotF32 } from './consts.js';
+
+/** Pre-norm over the last axis: RMSNorm (x / rms(x) · g) or LayerNorm ((x - μ) / σ · g + b). */
+export function norm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor | null, c: ModelConfig): tf.Tensor2D {
+  if (c.norm === 'rmsnorm') {
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), c.normEps));
+    return tf.mul(tf.mul(x, r), g) as tf.Tensor2D;
+  }
+  const mu = tf.mean(x, -1, true);
+  const xc = tf.sub(x, mu);
+  const r = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), c.normEps));
+  const y = tf.mul(tf.mul(xc, r), g);
+  return (b ? tf.add(y, b) : y) as tf.Tensor2D;
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_A = 0.044715;
+
+/**
+ * GPT-2's tanh GELU, 0.5·x·(1 + tanh(c·(x + a·x³))), with a hand-written derivative: autodiff through
+ * the composite would record ~10 elementwise ops and keep their intermediates alive.
+ */
+export const gelu = customOp<[tf.Tensor2D], tf.Tensor2D>((x, save) => {
+  const x2 = tf.square(x);
+  const t = tf.tanh(tf.mul(x, tf.add(tf.mul(x2, GELU_C * GELU_A), GELU_C)));
+  save([x, x2, t]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(t, 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, x2s, ts] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      // d/dx = 0.5(1+t) + 0.5·x·(1-t²)·c·(1+3a·x²)
+      const sech2 = tf.sub(1, tf.square(ts));
+      const inner = tf.add(tf.mul(x2s, 3 * GELU_A * GELU_C), GELU_C);
+      const d = tf.add(tf.mul(tf.add(ts, 1), 0.5), tf.mul(tf.mul(tf.mul(xs, 0.5), sech2), inner));
+      return tf.mul(dy, d);
+    },
+  };
+});
+
+/** The same GELU written with plain ops (the reference path differentiates it by autodiff). */
+export function geluPlain(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), GELU_A)), GELU_C);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/**
+ * Embedding lookup as oneHot · W (one fast 2-D matMul). tf.gather would be cheaper forward, but its
+ * gradient (UnsortedSegmentSum) has no wasm kernel. The one-hot is a constant: only dW is returned.
+ */
+export function embed(ids: ArrayLike<number>, w: tf.Tensor2D, depth: number): tf.Tensor2D {
+  const f = customOp<[tf.Tensor2D], tf.Tensor2D>((wi, save) => {
+    const oh = oneHotF32(ids, depth);
+    save([oh]);
+    return {
+      value: tf.matMul(oh, wi),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), dy as tf.Tensor2D),
+    };
+  });
+  return f(w);
+}

@@ -1,0 +1,2 @@
+export { type Tokenizer, type TokenizerJSON, registerTokenizer, tokenizerFromJSON } from './types.js';
+export { CharTokenizer, DEFAULT_ALPHABET, PAD_ID, BOS_ID, EOS_ID } from './char.js';

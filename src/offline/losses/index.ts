@@ -1,0 +1,422 @@
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { apoDown, apoZero, bcoPair, ncaPair } from './anchored.js';
+import { hinge } from './hinge.js';
+import { kto, ktoParams, ktoReferencePoint, ktoTerms } from './kto.js';
+import { ldDpo } from './length.js';
+import { rpo, sft } from './nll.js';
+import { orpo, simpo } from './reference_free.js';
+import { ipo, sppoHard } from './regression.js';
+import { cdpo, discopop, dpo, exoPair, robust, sigmoidNorm } from './sigmoid.js';
+import type { LossDefinition, LossTensors, PairArrays, PairInputs, PairTensors } from './types.js';
+
+export type { LossDefinition, LossTensors, PairArrays, PairInputs, PairTensors } from './types.js';
+export { stopGradient } from './types.js';
+export { log1mexp } from './reference_free.js';
+
+/**
+ * The DPO family, registered by name. Each loss is written once, in tfjs ops, as a function of
+ * per-pair [n] vectors; the array path wraps the arrays into float32 tensors under tf.tidy and reads
+ * the result back, the tensor path returns a differentiable tensor (the trainer's objective uses it).
+ */
+const definitions = {
+  dpo,
+  cdpo,
+  robust,
+  hinge,
+  ipo,
+  simpo,
+  ld_dpo: ldDpo,
+  rpo,
+  orpo,
+  kto,
+  nca_pair: ncaPair,
+  sppo_hard: sppoHard,
+  apo_zero: apoZero,
+  apo_down: apoDown,
+  bco_pair: bcoPair,
+  sigmoid_norm: sigmoidNorm,
+  exo_pair: exoPair,
+  discopop,
+  sft,
+} as const;
+
+export type PreferenceLossName = keyof typeof definitions;
+export const preferenceLossNames = Object.keys(definitions) as PreferenceLossName[];
+
+/** Parameters each loss accepts (input side: every field optional, defaults filled in). */
+export type PreferenceLossParams<K extends PreferenceLossName> = z.input<(typeof definitions)[K]['params']>;
+
+/**
+ * A preference loss. Arrays in → number[] of per-pair losses out (computed under tf.tidy, nothing
+ * leaks). Tensors in (tf.Tensor1D, shape [n]; any input may be a tensor, the rest arrays) →
+ * tf.Tensor1D of per-pair losses, differentiable with respect to every tensor input; call it inside
+ * your own tf.tidy / tf.grad scope, which owns the result and the intermediates. Take the mean
+ * yourself: losses are per pair so that they can be weighted or masked.
+ */
+export interface PreferenceLossFn<P = Record<string, unknown>> {
+  (pairs: PairArrays, params?: P): number[];
+  (pairs: PairTensors, params?: P): tf.Tensor1D;
+}
+
+export const preferenceLosses: { readonly [K in PreferenceLossName]: PreferenceLossFn<PreferenceLossParams<K>> } =
+  Object.fromEntries(
+    preferenceLossNames.map((name) => [name, makeLossFn(definitions[name] as LossDefinition)]),
+  ) as never;
+
+export function getPreferenceLoss(name: string): LossDefinition {
+  const def = (definitions as Record<string, LossDefinition>)[name];
+  if (!def) throw new Error(`unknown preference loss "${name}"; known: ${preferenceLossNames.join(', ')}`);
+  return def;
+}
+
+/** Validate a loss's parameters (strict, defaults filled); errors name the loss and the field. */
+export function parseLossParams(name: string, params: unknown, where = `loss "${name}"`): Record<string, unknown> {
+  const def = getPreferenceLoss(name);
+  const r = def.params.safeParse(params ?? {});
+  if (!r.success) throw new Error(`${where}: ${formatIssues(r.error)}`);
+  return r.data as Record<string, unknown>;
+}
+
+function formatIssues(e: z.ZodError): string {
+  return e.issues.map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`).join('; ');
+}
+
+const INPUT_KEYS = [
+  'policyChosen',
+  'policyRejected',
+  'refChosen',
+  'refRejected',
+  'chosenLength',
+  'rejectedLength',
+  'policyChosenPrefix',
+  'policyRejectedPrefix',
+  'refChosenPrefix',
+  'refRejectedPrefix',
+  'klRef',
+] as const satisfies ReadonlyArray<keyof PairInputs<unknown>>;
+const REQUIRED_KEYS = new Set(['policyChosen', 'policyRejected', 'chosenLength', 'rejectedLength']);
+
+function isTensor(x: unknown): x is tf.Tensor {
+  return typeof x === 'object' && x !== null && typeof (x as tf.Tensor).dataSync === 'function' && 'shape' in x;
+}
+
+/** Check shapes (and, for arrays, values) and turn the inputs into float32 [n] tensors. */
+function toLossTensors(pairs: PairInputs<number[] | tf.Tensor1D>, who: string): LossTensors {
+  if (typeof pairs !== 'object' || pairs === null) throw new Error(`${who}: pairs must be an object of arrays or tensors`);
+  const out: Partial<Record<(typeof INPUT_KEYS)[number], tf.Tensor1D>> = {};
+  let n: number | undefined;
+  for (const k of INPUT_KEYS) {
+    const v = pairs[k];
+    if (v === undefined || v === null) {
+      if (REQUIRED_KEYS.has(k)) throw new Error(`${who}: missing ${k}`);
+      continue;
+    }
+    let t: tf.Tensor1D;
+    if (isTensor(v)) {
+      if (v.rank !== 1) throw new Error(`${who}: ${k} must be a 1-D tensor, got shape [${v.shape.join(', ')}]`);
+      t = v.dtype === 'float32' ? v : (tf.cast(v, 'float32') as tf.Tensor1D);
+    } else if (Array.isArray(v)) {
+      v.forEach((e, i) => {
+        if (typeof e !== 'number' || !Number.isFinite(e)) throw new Error(`${who}: ${k}[${i}] is not a finite number (${String(e)})`);
+      });
+      t = tf.tensor1d(v, 'float32');
+    } else {
+      throw new Error(`${who}: ${k} must be a number[] or a tf.Tensor1D`);
+    }
+    if (n === undefined) n = t.shape[0];
+    else if (t.shape[0] !== n) throw new Error(`${who}: ${k} has ${t.shape[0]} entries, policyChosen has ${n}`);
+    out[k] = t;
+  }
+  for (const k of ['chosenLength', 'rejectedLength'] as const) {
+    const raw = pairs[k];
+    if (Array.isArray(raw)) {
+      raw.forEach((e, i) => {
+        if (e <= 0) throw new Error(`${who}: ${k}[${i}] must be > 0 (a completion of ${e} tokens)`);
+      });
+    }
+  }
+  return {
+    policyChosen: out.policyChosen!,
+    policyRejected: out.policyRejected!,
+    refChosen: out.refChosen,
+    refRejected: out.refRejected,
+    chosenLength: out.chosenLength!,
+    rejectedLength: out.rejectedLength!,
+    policyChosenPrefix: out.policyChosenPrefix,
+    policyRejectedPrefix: out.policyRejectedPrefix,
+    refChosenPrefix: out.refChosenPrefix,
+    refRejectedPrefix: out.refRejectedPrefix,
+    klRef: out.klRef,
+  };
+}
+
+function anyTensor(pairs: object): boolean {
+  return Object.values(pairs).some(isTensor);
+}
+
+function makeLossFn(def: LossDefinition): PreferenceLossFn {
+  const who = `preferenceLosses.${def.name}`;
+  const fn = (pairs: PairInputs<number[] | tf.Tensor1D>, params?: unknown) => {
+    const p = parseLossParams(def.name, params, who);
+    // No tf.tidy on the tensor path: tf.logSigmoid's custom gradient closes over its input without
+    // saving it, so disposing intermediates here would break a surrounding tf.grad. The caller's
+    // scope (tf.tidy, tf.grad, the policy's trainStep) owns the intermediates.
+    if (anyTensor(pairs)) return def.compute(toLossTensors(pairs, who), p);
+    const t = tf.tidy(() => def.compute(toLossTensors(pairs, who), p));
+    const values = Array.from(t.dataSync());
+    t.dispose();
+    return values;
+  };
+  return fn as PreferenceLossFn;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Combining losses by weight
+
+/** One entry of a `losses:` list in a config. */
+export const lossSpecSchema = z
+  .object({
+    name: z.enum(preferenceLossNames as [PreferenceLossName, ...PreferenceLossName[]]).describe('registered loss name'),
+    weight: z.number().min(0).default(1).describe('weight of this loss in the sum (default 1)'),
+    params: z.record(z.string(), z.unknown()).default({}).describe("the loss's parameters (beta, gamma, epsilon, alpha, ...)"),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const r = getPreferenceLoss(spec.name).params.safeParse(spec.params);
+    if (!r.success) {
+      for (const issue of r.error.issues) {
+        ctx.addIssue({ code: 'custom', message: issue.message, path: ['params', ...issue.path.map(String)] });
+      }
+    }
+  });
+export type LossSpec = z.input<typeof lossSpecSchema>;
+
+export interface ResolvedLossSpec {
+  name: PreferenceLossName;
+  /** Key in per-loss outputs: the name, or `name#i` when the same loss appears twice. */
+  key: string;
+  weight: number;
+  params: Record<string, unknown>;
+  def: LossDefinition;
+}
+
+/** Validate a list of loss specs once (the trainer does this at config time, not per step). */
+export function resolveLossSpecs(specs: readonly LossSpec[], where = 'losses'): ResolvedLossSpec[] {
+  if (!Array.isArray(specs) || specs.length === 0) throw new Error(`${where}: give at least one loss`);
+  const count = new Map<string, number>();
+  for (const s of specs) count.set(s.name, (count.get(s.name) ?? 0) + 1);
+  return specs.map((s, i) => {
+    const r = lossSpecSchema.safeParse(s);
+    if (!r.success) throw new Error(`${where}[${i}]: ${formatIssues(r.error)}`);
+    const def = getPreferenceLoss(r.data.name);
+    return {
+      name: r.data.name,
+      key: (count.get(r.data.name) ?? 0) > 1 ? `${r.data.name}#${i}` : r.data.name,
+      weight: r.data.weight,
+      params: parseLossParams(r.data.name, r.data.params, `${where}[${i}].params`),
+      def,
+    };
+  });
+}
+
+/** Weighted sum of resolved losses on tensors: total [n] and each loss's unweighted [n]. */
+export function combineLossTensors(x: LossTensors, specs: readonly ResolvedLossSpec[]): { total: tf.Tensor1D; parts: Record<string, tf.Tensor1D> } {
+  const parts: Record<string, tf.Tensor1D> = {};
+  let total: tf.Tensor1D | undefined;
+  for (const s of specs) {
+    const l = s.def.compute(x, s.params);
+    parts[s.key] = l;
+    const w = tf.mul(l, s.weight) as tf.Tensor1D;
+    total = total ? (tf.add(total, w) as tf.Tensor1D) : w;
+  }
+  return { total: total!, parts };
+}
+
+export interface CombinedLoss<T> {
+  /** Σ_k weight_k · loss_k, per pair. */
+  total: T;
+  /** Each loss unweighted, per pair, keyed by name (`name#i` when a name repeats). */
+  parts: Record<string, T>;
+}
+
+/**
+ * Several losses combined by weight, e.g. MPO:
+ * `combinePreferenceLosses(pairs, [{name:'dpo', weight:0.8}, {name:'bco_pair', weight:0.2}, {name:'sft'}])`.
+ * Arrays in → arrays out; tensors in → tensors out (differentiable; the caller disposes them).
+ */
+export function combinePreferenceLosses(pairs: PairArrays, specs: readonly LossSpec[]): CombinedLoss<number[]>;
+export function combinePreferenceLosses(pairs: PairTensors, specs: readonly LossSpec[]): CombinedLoss<tf.Tensor1D>;
+export function combinePreferenceLosses(
+  pairs: PairInputs<number[] | tf.Tensor1D>,
+  specs: readonly LossSpec[],
+): CombinedLoss<number[]> | CombinedLoss<tf.Tensor1D> {
+  const resolved = resolveLossSpecs(specs);
+  const who = 'combinePreferenceLosses';
+  if (anyTensor(pairs)) return combineLossTensors(toLossTensors(pairs, who), resolved);
+  const keep = tf.tidy(() => {
+    const r = combineLossTensors(toLossTensors(pairs, who), resolved);
+    return [r.total, ...resolved.map((s) => r.parts[s.key]!)];
+  });
+  const read = keep.map((t) => Array.from(t.dataSync()));
+  tf.dispose(keep);
+  return { total: read[0]!, parts: Object.fromEntries(resolved.map((s, i) => [s.key, read[i + 1]!])) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-token inputs (LD-DPO)
+
+/** Per-token log-probabilities of each pair's completions (completion tokens only, in order). */
+export interface TokenLogprobPairs {
+  policyChosen: number[][];
+  policyRejected: number[][];
+  refChosen?: number[][];
+  refRejected?: number[][];
+}
+
+/**
+ * Turn per-token log-probabilities into the summed inputs every loss takes, including the LD-DPO
+ * prefix sums over the first min(|y_w|, |y_l|) tokens. Lengths are the arrays' lengths.
+ */
+export function pairsFromTokenLogprobs(t: TokenLogprobPairs): PairArrays {
+  const n = t.policyChosen.length;
+  const check = (k: keyof TokenLogprobPairs, lens: number[]) => {
+    const a = t[k];
+    if (!a) return;
+    if (a.length !== n) throw new Error(`pairsFromTokenLogprobs: ${k} has ${a.length} pairs, policyChosen has ${n}`);
+    a.forEach((row, i) => {
+      if (row.length !== lens[i]) throw new Error(`pairsFromTokenLogprobs: ${k}[${i}] has ${row.length} tokens, the policy row has ${lens[i]}`);
+    });
+  };
+  if (t.policyRejected.length !== n) throw new Error(`pairsFromTokenLogprobs: policyRejected has ${t.policyRejected.length} pairs, policyChosen has ${n}`);
+  const lc = t.policyChosen.map((r) => r.length);
+  const lr = t.policyRejected.map((r) => r.length);
+  check('refChosen', lc);
+  check('refRejected', lr);
+  const lp = lc.map((c, i) => Math.min(c, lr[i]!));
+  const sum = (rows: number[][]) => rows.map((r) => r.reduce((a, b) => a + b, 0));
+  const prefix = (rows: number[][]) => rows.map((r, i) => r.slice(0, lp[i]).reduce((a, b) => a + b, 0));
+  const out: PairArrays = {
+    policyChosen: sum(t.policyChosen),
+    policyRejected: sum(t.policyRejected),
+    chosenLength: lc,
+    rejectedLength: lr,
+    policyChosenPrefix: prefix(t.policyChosen),
+    policyRejectedPrefix: prefix(t.policyRejected),
+  };
+  if (t.refChosen && t.refRejected) {
+    out.refChosen = sum(t.refChosen);
+    out.refRejected = sum(t.refRejected);
+    out.refChosenPrefix = prefix(t.refChosen);
+    out.refRejectedPrefix = prefix(t.refRejected);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unpaired data (KTO's {prompt, completion, label})
+
+export interface UnpairedInputs<T> {
+  /** Σ_t log π_θ(y_t | x, y_<t) of each completion. */
+  policy: T;
+  /** Same under the reference (required by kto). */
+  ref?: T;
+  /** Completion lengths in tokens. */
+  length: T;
+  /** 1 for a desirable completion, 0 for an undesirable one. */
+  desirable: T;
+  /** KTO reference point z0 per item (constant); see PairInputs.klRef. */
+  klRef?: T;
+}
+
+interface UnpairedDefinition {
+  name: string;
+  params: z.ZodType;
+  needsReference: boolean;
+  rewardBeta?(p: Record<string, unknown>): number;
+  compute(x: { policy: tf.Tensor1D; ref: tf.Tensor1D | undefined; length: tf.Tensor1D; desirable: tf.Tensor1D; klRef: tf.Tensor1D | undefined }, p: Record<string, unknown>): tf.Tensor1D;
+}
+
+const unpairedDefinitions: Record<string, UnpairedDefinition> = {
+  kto: {
+    name: 'kto',
+    params: ktoParams,
+    needsReference: true,
+    rewardBeta: (p) => p.beta as number,
+    compute: (x, p) => {
+      if (!x.ref) throw new Error('unpaired loss "kto" needs reference log-probabilities: pass ref');
+      const r = tf.sub(x.policy, x.ref) as tf.Tensor1D;
+      return ktoTerms(r, x.desirable, ktoReferencePoint(x.klRef, [r]), p as z.output<typeof ktoParams>);
+    },
+  },
+  sft: {
+    name: 'sft',
+    params: z.object({}).strict(),
+    needsReference: false,
+    // Only desirable completions are imitated; undesirable ones contribute 0.
+    compute: (x) => tf.mul(x.desirable, tf.neg(tf.div(x.policy, x.length))) as tf.Tensor1D,
+  },
+};
+
+export const unpairedLossNames = Object.keys(unpairedDefinitions);
+
+export function getUnpairedLoss(name: string): UnpairedDefinition {
+  const d = unpairedDefinitions[name];
+  if (!d) throw new Error(`loss "${name}" does not apply to unpaired {prompt, completion, label} data; unpaired losses: ${unpairedLossNames.join(', ')}`);
+  return d;
+}
+
+export interface UnpairedLossFn {
+  (items: UnpairedInputs<number[]>, params?: Record<string, unknown>): number[];
+  (items: UnpairedInputs<tf.Tensor1D>, params?: Record<string, unknown>): tf.Tensor1D;
+}
+
+function toUnpairedTensors(items: UnpairedInputs<number[] | tf.Tensor1D>, who: string) {
+  let n: number | undefined;
+  const conv = (k: keyof UnpairedInputs<unknown>, required: boolean): tf.Tensor1D | undefined => {
+    const v = items[k];
+    if (v === undefined) {
+      if (required) throw new Error(`${who}: missing ${k}`);
+      return undefined;
+    }
+    const t = isTensor(v) ? (tf.cast(v, 'float32') as tf.Tensor1D) : tf.tensor1d(v as number[], 'float32');
+    if (t.rank !== 1) throw new Error(`${who}: ${k} must be 1-D`);
+    if (n === undefined) n = t.shape[0];
+    else if (t.shape[0] !== n) throw new Error(`${who}: ${k} has ${t.shape[0]} entries, policy has ${n}`);
+    return t;
+  };
+  return {
+    policy: conv('policy', true)!,
+    ref: conv('ref', false),
+    length: conv('length', true)!,
+    desirable: conv('desirable', true)!,
+    klRef: conv('klRef', false),
+  };
+}
+
+/** Losses on unpaired {prompt, completion, label} data: `kto` and `sft`. Same array/tensor contract. */
+export const unpairedLosses: Readonly<Record<'kto' | 'sft', UnpairedLossFn>> = Object.fromEntries(
+  unpairedLossNames.map((name) => {
+    const def = unpairedDefinitions[name]!;
+    const who = `unpairedLosses.${name}`;
+    const fn = (items: UnpairedInputs<number[] | tf.Tensor1D>, params?: Record<string, unknown>) => {
+      const r = def.params.safeParse(params ?? {});
+      if (!r.success) throw new Error(`${who}: ${formatIssues(r.error)}`);
+      const p = r.data as Record<string, unknown>;
+      if (Object.values(items).some(isTensor)) return def.compute(toUnpairedTensors(items, who), p);
+      const t = tf.tidy(() => def.compute(toUnpairedTensors(items, who), p));
+      const values = Array.from(t.dataSync());
+      t.dispose();
+      return values;
+    };
+    return [name, fn as UnpairedLossFn];
+  }),
+) as never;
+
+export function computeUnpairedLoss(
+  name: string,
+  x: { policy: tf.Tensor1D; ref: tf.Tensor1D | undefined; length: tf.Tensor1D; desirable: tf.Tensor1D; klRef: tf.Tensor1D | undefined },
+  params: Record<string, unknown>,
+): tf.Tensor1D {
+  return getUnpairedLoss(name).compute(x, params);
+}

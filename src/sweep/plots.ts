@@ -1,0 +1,134 @@
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { RunResult } from './results.js';
+
+/**
+ * Sweep plots as vega-lite specs, rendered headless in Node: vega draws the SVG (no canvas, no
+ * browser), resvg rasterises it to PNG. The specs are plain data, so the HTML report embeds the SVG and
+ * anyone can restyle a plot from its spec.
+ */
+
+// A font list that resvg finds on Linux (DejaVu) and browsers find everywhere.
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+
+const CONFIG = {
+  font: FONT,
+  background: 'white',
+  view: { stroke: '#ddd' },
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee' },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
+  title: { fontSize: 14, anchor: 'start' as const },
+};
+
+export function paretoSpec(runs: readonly RunResult[], title: string): TopLevelSpec {
+  const values = runs
+    .filter((r) => r.status === 'done' && r.accuracy !== null && r.mean_length !== null)
+    .map((r) => ({ run: r.name, scheme: r.scheme, accuracy: r.accuracy, mean_length: r.mean_length, frontier: r.pareto, seed: r.seed }));
+  const x = { field: 'mean_length', type: 'quantitative' as const, title: 'mean length (tokens)', scale: { zero: false, nice: true } };
+  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'accuracy', axis: { format: '.0%' }, scale: { zero: false, nice: true } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, subtitle: 'each point is a run; the dashed staircase is the accuracy/length Pareto frontier (circled runs are on it)' },
+    width: 560,
+    height: 360,
+    data: { values },
+    config: CONFIG,
+    layer: [
+      {
+        // step-after: between two frontier runs the best accuracy reachable is the shorter run's.
+        transform: [{ filter: 'datum.frontier' }],
+        mark: { type: 'line', interpolate: 'step-after', color: '#444', strokeDash: [5, 4], strokeWidth: 1.5 },
+        encoding: { x, y, order: { field: 'mean_length', type: 'quantitative' } },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 90, opacity: 0.9 },
+        encoding: {
+          x,
+          y,
+          color: { field: 'scheme', type: 'nominal', title: 'scheme' },
+          shape: { field: 'scheme', type: 'nominal', title: 'scheme' },
+        },
+      },
+      {
+        transform: [{ filter: 'datum.frontier' }],
+        mark: { type: 'point', size: 260, color: '#222', strokeWidth: 1.5, filled: false },
+        encoding: { x, y },
+      },
+      {
+        transform: [{ filter: 'datum.frontier' }],
+        mark: { type: 'text', align: 'left', dx: 10, dy: -8, fontSize: 10, color: '#333' },
+        encoding: { x, y, text: { field: 'run' } },
+      },
+    ],
+  };
+}
+
+export function curvesSpec(runs: readonly RunResult[], title: string): TopLevelSpec {
+  const values = runs.flatMap((r) => r.curve.map((c) => ({ run: r.name, scheme: r.scheme, step: c.step, length_mean: c.length_mean, accuracy: c.accuracy })));
+  // Beyond a dozen runs a legend of run names is unreadable: colour by scheme, one line per run.
+  const many = runs.length > 12;
+  const color = many ? { field: 'scheme', type: 'nominal' as const, title: 'scheme' } : { field: 'run', type: 'nominal' as const, title: 'run' };
+  const panel = (field: string, yTitle: string, format?: string) => ({
+    width: 340,
+    height: 240,
+    mark: { type: 'line' as const, strokeWidth: 1.6, opacity: many ? 0.6 : 0.9, point: !many && values.length < 400 ? { size: 18 } : false },
+    encoding: {
+      x: { field: 'step', type: 'quantitative' as const, title: 'training step' },
+      y: { field, type: 'quantitative' as const, title: yTitle, ...(format ? { axis: { format } } : {}), scale: { zero: false } },
+      color,
+      detail: { field: 'run', type: 'nominal' as const },
+    },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, subtitle: 'mean completion length and training accuracy per step (from metrics.jsonl)' },
+    data: { values },
+    config: CONFIG,
+    transform: [{ filter: 'isValid(datum.step)' }],
+    hconcat: [panel('length_mean', 'mean length (tokens)'), panel('accuracy', 'training accuracy', '.0%')],
+  };
+}
+
+/** vega-lite → SVG text (headless; vega estimates text widths without a canvas). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** SVG → PNG at `scale` (2 = crisp on high-DPI screens and in papers). */
+export function svgToPng(svg: string, scale = 2): Buffer {
+  const r = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+  });
+  return Buffer.from(r.render().asPng());
+}
+
+export interface RenderedPlot {
+  svg: string;
+  png: Buffer;
+}
+
+export async function renderPlot(spec: TopLevelSpec, scale = 2): Promise<RenderedPlot> {
+  const svg = await renderSvg(spec);
+  return { svg, png: svgToPng(svg, scale) };
+}
+
+/** PNG files start with this signature; checked by tests and by `report`. */
+export function isPng(buf: Uint8Array): boolean {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  return sig.every((b, i) => buf[i] === b);
+}
+
+/** Width and height of a PNG (from its IHDR chunk). */
+export function pngSize(buf: Uint8Array): { width: number; height: number } {
+  if (!isPng(buf)) throw new Error('not a PNG');
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return { width: dv.getUint32(16), height: dv.getUint32(20) };
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/** The optimizer section shared by every training command (GRPO, SFT, DPO). */
+export const OptimSchema = z
+  .object({
+    optimizer: z.enum(['adam', 'adamw']).default('adamw').describe('adamw: decoupled weight decay (not on norms/biases).'),
+    lr: z.number().positive().default(1e-4).describe('Peak learning rate.'),
+    weight_decay: z.number().nonnegative().default(0).describe('Weight decay.'),
+    beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1.'),
+    beta2: z.number().min(0).lt(1).default(0.99).describe('Adam beta2.'),
+    grad_clip: z.number().nonnegative().default(1).describe('Clip the global gradient norm (0 = off).'),
+    warmup_steps: z.number().int().nonnegative().default(0).describe('Linear warm-up steps.'),
+    min_lr_ratio: z.number().min(0).max(1).default(1).describe('Cosine decay floor as a fraction of lr (1 = constant lr).'),
+    micro_batch_size: z.number().int().positive().default(32).describe('Sequences per forward/backward pass (gradient accumulation).'),
+  })
+  .strict()
+  .prefault({});

@@ -1,0 +1,191 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initBackend } from '../backend/index.js';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
+import type { SeqBatch } from '../model/objective.js';
+import { Optimizer, type OptimizerConfigInput } from '../model/optimizer.js';
+import { Policy } from '../model/policy.js';
+import type { Tokenizer } from '../model/tokenizers/types.js';
+import type { FinishReason } from '../types.js';
+import { Rng } from '../util/rng.js';
+import { packageRoot } from '../util/paths.js';
+
+/** The optimizer part of a command's config (snake_case keys, as in the YAML files). */
+export interface OptimSection {
+  optimizer: 'adam' | 'adamw';
+  lr: number;
+  weight_decay: number;
+  beta1: number;
+  beta2: number;
+  grad_clip: number;
+  warmup_steps: number;
+  min_lr_ratio: number;
+}
+
+export interface RuntimeConfig {
+  seed: number;
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
+  model: { checkpoint: string | null; init: Record<string, unknown> | null };
+  optim: OptimSection;
+  /** Total optimizer steps (cosine decay horizon). */
+  totalSteps: number;
+  /** Load a frozen reference copy for KL (GRPO with kl_coef > 0). */
+  needsReference: boolean;
+}
+
+export interface SampledText {
+  tokens: number[];
+  logprobs: number[];
+  length: number;
+  finishReason: FinishReason;
+  text: string;
+  promptTokens: number[];
+}
+
+/** Resolve a checkpoint path: absolute, relative to the config file, to cwd, or to the package root. */
+export function resolveCheckpointPath(p: string, configDir?: string): string {
+  const candidates = path.isAbsolute(p) ? [p] : [configDir ? path.resolve(configDir, p) : null, path.resolve(p), path.resolve(packageRoot(), p)];
+  for (const c of candidates) if (c && fs.existsSync(c)) return c;
+  throw new Error(`model.checkpoint: no checkpoint at "${p}" (looked in ${candidates.filter(Boolean).join(', ')})`);
+}
+
+export function optimizerConfig(o: OptimSection, totalSteps: number): OptimizerConfigInput {
+  return {
+    type: o.optimizer,
+    lr: o.lr,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    weightDecay: o.weight_decay,
+    gradClip: o.grad_clip,
+    warmupSteps: o.warmup_steps,
+    totalSteps: o.min_lr_ratio < 1 ? totalSteps : 0,
+    minLrRatio: o.min_lr_ratio,
+  };
+}
+
+/**
+ * The policy side of a run: backend, policy + optimizer (fresh, from a start checkpoint, or resumed
+ * from the run's own latest checkpoint), an optional frozen reference, and atomic checkpoint saves.
+ * Shared by GRPO, SFT and DPO so that every command resumes the same way.
+ */
+export class PolicyRuntime {
+  private constructor(
+    readonly backend: string,
+    readonly policy: Policy,
+    readonly tokenizer: Tokenizer,
+    readonly optimizer: Optimizer,
+    private readonly reference: Policy | null,
+    readonly restoredExtra: unknown,
+    readonly ckptDir: string,
+    private readonly rngForResume: Rng | null,
+  ) {}
+
+  static async open(cfg: RuntimeConfig, opts: { outDir: string; resume: boolean; configDir?: string }): Promise<PolicyRuntime> {
+    const be = await initBackend(cfg.backend);
+    const ckptDir = path.join(opts.outDir, 'checkpoints', 'latest');
+    const startPath = cfg.model.checkpoint ? resolveCheckpointPath(cfg.model.checkpoint, opts.configDir) : null;
+    const optCfg = optimizerConfig(cfg.optim, cfg.totalSteps);
+    let policy: Policy;
+    let optimizer: Optimizer;
+    let extra: unknown = undefined;
+    let rng: Rng | null = null;
+    const resumable = opts.resume && (fs.existsSync(ckptDir) || fs.existsSync(`${ckptDir}.old`));
+    if (resumable) {
+      const ck = await loadCheckpoint(ckptDir, { optimizer: optCfg });
+      policy = ck.policy;
+      optimizer = ck.optimizer ?? policy.setOptimizer(optCfg);
+      extra = ck.extra;
+      rng = ck.rng ?? null;
+    } else if (startPath) {
+      const ck = await loadCheckpoint(startPath);
+      policy = ck.policy;
+      // A fresh optimizer: the start checkpoint's moments belong to another objective (SFT).
+      optimizer = policy.setOptimizer(optCfg);
+    } else {
+      if (!cfg.model.init) throw new Error('model: give either model.checkpoint or model.init (a model config)');
+      policy = Policy.create(cfg.model.init, { seed: cfg.seed });
+      optimizer = policy.setOptimizer(optCfg);
+    }
+    if (!policy.tokenizer) throw new Error('the policy has no tokenizer (checkpoint without tokenizer.json?)');
+    let reference: Policy | null = null;
+    if (cfg.needsReference) {
+      // The reference is the starting point of this run, never the resumed weights.
+      if (startPath) reference = (await loadCheckpoint(startPath)).policy;
+      else reference = Policy.create(cfg.model.init!, { seed: cfg.seed });
+    }
+    return new PolicyRuntime(`${be.name}${be.detail ? ` (${be.detail})` : ''}`, policy, policy.tokenizer, optimizer, reference, extra, ckptDir, rng);
+  }
+
+  get contextLength(): number {
+    return this.policy.config.contextLength;
+  }
+
+  /** The RNG state stored beside a resumed checkpoint (null for a fresh run). */
+  get resumedRng(): Rng | null {
+    return this.rngForResume;
+  }
+
+  describe(): string {
+    const c = this.policy.config;
+    return `${(this.policy.numParams / 1e6).toFixed(2)}M params (d_model ${c.dModel}, ${c.nLayers} layers, ${c.nHeads} heads, context ${c.contextLength})`;
+  }
+
+  /** A budget must leave room for the longest prompt within the context. */
+  checkBudget(budget: number, field: string): void {
+    if (budget >= this.contextLength) {
+      throw new Error(`${field}: budget ${budget} does not fit the model context of ${this.contextLength} tokens`);
+    }
+  }
+
+  encodePrompt(prompt: string): number[] {
+    return [this.tokenizer.bos, ...this.tokenizer.encode(prompt)];
+  }
+
+  async sample(
+    prompts: string[],
+    budget: number,
+    o: { temperature: number; top_p: number; top_k: number },
+    rng: Rng,
+    greedy = false,
+  ): Promise<SampledText[]> {
+    const enc = prompts.map((p) => this.encodePrompt(p));
+    const budgets = enc.map((e) => Math.min(budget, this.contextLength - e.length));
+    enc.forEach((e, i) => {
+      if (budgets[i]! <= 0) throw new Error(`prompt ${i} is ${e.length} tokens long; it leaves no room in the ${this.contextLength}-token context`);
+    });
+    const out = await this.policy.sample(enc, {
+      temperature: o.temperature,
+      topP: o.top_p,
+      topK: o.top_k,
+      stopTokens: [this.tokenizer.eos],
+      maxNewTokens: budgets,
+      rng,
+      greedy,
+    });
+    return out.map((s, i) => ({ ...s, text: this.tokenizer.decode(s.tokens), promptTokens: enc[i]! }));
+  }
+
+  async referenceLogprobs(tokens: number[][]): Promise<number[][]> {
+    if (!this.reference) throw new Error('no reference policy loaded (kl_coef is 0)');
+    return this.reference.logprobs(tokens);
+  }
+
+  async trainStep(batch: SeqBatch, objective: { name: string; params: Record<string, unknown> }, microBatchSize: number) {
+    const r = await this.policy.trainStep(batch, objective, { microBatchSize, optimizer: this.optimizer });
+    return { loss: r.loss, stats: r.stats, gradNorm: r.gradNorm, lr: r.stats.lr ?? this.optimizer.lastLr, tokens: r.tokens };
+  }
+
+  async save(extra: unknown, rng?: Rng): Promise<void> {
+    await saveCheckpoint(this.ckptDir, { policy: this.policy, optimizer: this.optimizer, rng, extra });
+  }
+
+  /** Save a copy elsewhere (e.g. the final SFT checkpoint shipped with the repo). */
+  async saveTo(dir: string, extra?: unknown): Promise<void> {
+    await saveCheckpoint(dir, { policy: this.policy, extra });
+  }
+
+  dispose(): void {
+    this.policy.dispose();
+    this.reference?.dispose();
+  }
+}
