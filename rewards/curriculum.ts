@@ -37,7 +37,7 @@ export interface CurriculumState {
 const params = z
   .object({
     schedule: z.enum(SCHEDULE_NAMES).default('exponential').describe('budget schedule (curricula/)'),
-    schedule_params: z.record(z.string(), z.unknown()).default({}).describe("the schedule's own params (see `laconic schemes`; exponential: b0 256, gamma 0.7, interval 50, floor 1)"),
+    schedule_params: z.record(z.string(), z.unknown()).default({}).describe("the schedule's own params (listed under budget schedules by `laconic schemes`; exponential: b0 256, gamma 0.7, interval 50, floor 1)"),
     over_budget_width: z.number().min(0).default(0.5).describe('a correct answer over budget B loses reward linearly, reaching 0 at B * (1 + width); 0 = hard cutoff'),
     truncated_reward: z.number().default(0).describe('reward of a truncated (finish_reason=length) sample'),
     wrong_reward: z.number().default(0).describe('reward of a wrong answer'),

@@ -42,7 +42,7 @@ export const drpo = defineShaper({
     advantage: 'grpo',
     dynamic_sampling: 'off',
     objective: 'drpo',
-    objective_params: { lambda: 0.1, tau: 10, beta: 1000, delta: 1e-4, kl_type: 'k1' },
+    objective_params: { lambda: 0.1, tau: 10, beta: 1000, delta: 1e-4, trust_kl_type: 'k1' },
     loss_agg: 'token_mean',
     kl_coef: 0,
   },

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { getSchedule, listSchedules } from '../curricula/index.js';
 import { getShaper, listShapers } from './index.js';
 import type { AnyShaper, TrainerHints } from './types.js';
 
@@ -54,14 +55,32 @@ export function typeName(t: z.ZodType): string {
   }
 }
 
-export function describeShaper(shaper: AnyShaper): SchemeInfo {
-  const defaults = shaper.params.parse({}) as Record<string, unknown>;
-  const params = Object.entries(shaper.params.shape).map(([name, t]) => ({
+function paramInfos(schema: { parse(x: unknown): unknown; shape: Record<string, z.ZodType> }): ParamInfo[] {
+  const defaults = schema.parse({}) as Record<string, unknown>;
+  return Object.entries(schema.shape).map(([name, t]) => ({
     name,
     type: typeName(t),
     default: defaults[name],
     description: t.description ?? '',
   }));
+}
+
+/** The curriculum's budget schedules (curricula/), whose params go in `schedule_params`. */
+export interface ScheduleInfo {
+  name: string;
+  description: string;
+  params: ParamInfo[];
+}
+
+export function describeSchedules(): ScheduleInfo[] {
+  return listSchedules().map((n) => {
+    const s = getSchedule(n);
+    return { name: s.name, description: s.description, params: paramInfos(s.params) };
+  });
+}
+
+export function describeShaper(shaper: AnyShaper): SchemeInfo {
+  const params = paramInfos(shaper.params);
   return {
     name: shaper.name,
     description: shaper.description,
@@ -77,7 +96,15 @@ export function describeShapers(): SchemeInfo[] {
   return listShapers().map((n) => describeShaper(getShaper(n)));
 }
 
-export function formatSchemes(infos: readonly SchemeInfo[] = describeShapers()): string {
+function formatParams(out: string[], params: readonly ParamInfo[]): void {
+  if (params.length === 0) out.push('  params: none');
+  for (const p of params) {
+    out.push(`  ${p.name}: ${p.type} = ${JSON.stringify(p.default)}`);
+    if (p.description) out.push(`      ${p.description}`);
+  }
+}
+
+export function formatSchemes(infos: readonly SchemeInfo[] = describeShapers(), schedules: readonly ScheduleInfo[] = describeSchedules()): string {
   const out: string[] = [];
   for (const s of infos) {
     const tags = [s.scope === 'batch' ? 'batch-scoped' : 'group-scoped', s.stateful ? 'stateful' : '', s.setsBudget ? 'sets budget' : '']
@@ -85,14 +112,18 @@ export function formatSchemes(infos: readonly SchemeInfo[] = describeShapers()):
       .join(', ');
     out.push(`${s.name}  (${tags})`);
     out.push(`  ${s.description}`);
-    if (s.params.length === 0) out.push('  params: none');
-    for (const p of s.params) {
-      out.push(`  ${p.name}: ${p.type} = ${JSON.stringify(p.default)}`);
-      if (p.description) out.push(`      ${p.description}`);
-    }
+    formatParams(out, s.params);
     const hints = Object.entries(s.preset);
     if (hints.length) out.push(`  trains with: ${hints.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`);
     out.push('');
+  }
+  if (schedules.length) {
+    out.push('Budget schedules (curriculum: schedule=NAME, schedule_params={...}):', '');
+    for (const s of schedules) {
+      out.push(`${s.name}  (${s.description})`);
+      formatParams(out, s.params);
+      out.push('');
+    }
   }
   return out.join('\n');
 }

@@ -26,7 +26,9 @@ export type Node =
   | { k: 'num'; v: Rat; lit: string }
   | { k: 'sym'; name: string }
   | { k: 'const'; name: 'pi' | 'e' | 'i' | 'inf' }
-  | { k: 'add' | 'sub' | 'mul' | 'div' | 'pow'; a: Node; b: Node }
+  | { k: 'add' | 'sub' | 'div' | 'pow'; a: Node; b: Node }
+  /** `call` marks `f(x)`-like juxtaposition (a symbol directly before parentheses): maybe a function label. */
+  | { k: 'mul'; a: Node; b: Node; call?: boolean }
   | { k: 'neg'; a: Node }
   /** a ± b (a may be absent: ±b); `minus` marks ∓. */
   | { k: 'pm'; a: Node | null; b: Node; minus: boolean }

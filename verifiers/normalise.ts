@@ -38,7 +38,7 @@ const UNICODE: Array<[RegExp, string]> = [
 /** Delimiter-size and spacing commands: presentation only. */
 const SIZING = /\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])\s*/g;
 const STYLE = /\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)(?![a-zA-Z])/g;
-const SPACES = /\\(?:quad|qquad|enspace|thinspace|medspace|thickspace|hfill)(?![a-zA-Z])|\\[,;:! ]|~/g;
+const SPACES = /\\(?:quad|qquad|enspace|thinspace|medspace|thickspace|hfill)(?![a-zA-Z])|(?<!\\)\\[,;:! ]|~/g;
 
 /** Thousands written with LaTeX thin spaces or braced commas: 10{,}080, 10,\!080, 10\,080, 1 234 567. */
 function joinThousands(s: string): string {
@@ -73,7 +73,7 @@ export function normaliseLatex(input: string): string {
   s = s.replace(/\\(?:textbf|mathbf|boldsymbol|bm)(?![a-zA-Z])/g, '\\text');
   s = s.replace(/\s+/g, ' ').trim();
   // Trailing sentence punctuation ("5." "x = 3;") is not part of the answer.
-  s = s.replace(/(?:\s*[.,;:!])+$/, '').trim();
+  s = s.replace(/(?:\s*[.,;:])+$/, '').trim();
   return s;
 }
 

@@ -207,7 +207,8 @@ class Parser {
           if (right.b.v.n === 0n) throw new ParseError('zero denominator');
           left = num(`${whole.lit} ${right.a.lit}/${right.b.lit}`, ratAdd(whole.v, ratDiv(right.a.v, right.b.v)));
         } else {
-          left = this.mk({ k: 'mul', a: left, b: right });
+          const call = t.t === 'op' && t.s === '(' && (left.k === 'sym' || (left.k === 'pow' && left.a.k === 'sym'));
+          left = this.mk(call ? { k: 'mul', a: left, b: right, call } : { k: 'mul', a: left, b: right });
         }
       } else break;
       bare = false;

@@ -39,6 +39,7 @@ export {
   SyntheticOptionsSchema,
   parseSyntheticOptions,
   validateChain,
+  isSyntheticProblem,
   makeProblem,
   generateProblems,
 } from './synthetic/generate.js';

@@ -53,8 +53,19 @@ export interface EvalVerifier {
   verifyBatch(items: VerifyItem[]): Promise<VerifyResult[]>;
 }
 
-/** What to do with prompt characters the tokenizer cannot encode. */
-export type UnknownCharsPolicy = 'error' | 'drop';
+/**
+ * What to do with prompt characters the tokenizer cannot encode (a small char model on GSM8K meets
+ * capitals, '$', '€'): 'error' names them; 'drop' removes them; 'fold' first tries the lowercase
+ * letter, then the letter without its accent (NFKD base), and drops the character only when neither
+ * encodes.
+ */
+export type UnknownCharsPolicy = 'error' | 'drop' | 'fold';
+
+/**
+ * What to do with a prompt that leaves no room for the budget in the model's context: 'error' names
+ * it; 'truncate' keeps the first `keepPrefixTokens` (BOS) and the last tokens (where the question is).
+ */
+export type OverlongPolicy = 'error' | 'truncate';
 
 export interface EvaluateOptions {
   /** k: completions per problem (default 1). */
@@ -76,8 +87,14 @@ export interface EvaluateOptions {
   /** Seed of the sampling RNG (default 0); ignored when `rng` is given. */
   seed?: number;
   rng?: Rng;
-  /** Prompt characters the tokenizer lacks: 'error' (default) names them; 'drop' removes them. */
+  /** Prompt characters the tokenizer lacks (default 'error'). */
   unknownChars?: UnknownCharsPolicy;
+  /** The model's context window; with it, prompts longer than contextLength − budget are handled per `overlong`. */
+  contextLength?: number;
+  /** Default 'error'. */
+  overlong?: OverlongPolicy;
+  /** Leading prompt tokens a truncation keeps (1 = BOS). Default 0. */
+  keepPrefixTokens?: number;
   /** pass@k values to report (default: powers of two below k, and k). */
   ks?: number[];
   /** Keep every completion in the result (for dumps); default false. */
@@ -99,10 +116,12 @@ export interface EvalResult extends MetricsSummary {
   budget: number;
   temperature: number;
   greedy: boolean;
-  /** Prompts whose unencodable characters were dropped (unknownChars = 'drop'). */
+  /** Prompts with characters the tokenizer lacks, folded or dropped (unknownChars 'fold' or 'drop'). */
   prompts_with_dropped_chars: number;
-  /** Distinct characters that were dropped, in first-seen order. */
+  /** Distinct characters that were not encodable as they are, in first-seen order. */
   dropped_chars: string[];
+  /** Prompts cut to fit the context (overlong 'truncate'). */
+  prompts_truncated: number;
   wall_s: number;
   /** Generated tokens per second of wall time (sampling and verifying together). */
   tokens_per_s: number;
@@ -130,6 +149,18 @@ interface EncodedPrompts {
   ids: number[][];
   droppedChars: string[];
   affected: string[];
+}
+
+/** The replacement 'fold' uses for a character: itself, lowercase, or accent-stripped; '' = drop. */
+function foldChar(ch: string, ok: (c: string) => boolean): string {
+  if (ok(ch)) return ch;
+  const lower = ch.toLowerCase();
+  if (lower !== ch && [...lower].every(ok)) return lower;
+  const base = ch.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  if (base && base !== ch && [...base].every(ok)) return base;
+  const baseLower = base.toLowerCase();
+  if (baseLower && baseLower !== ch && [...baseLower].every(ok)) return baseLower;
+  return '';
 }
 
 /**
@@ -166,10 +197,46 @@ export function encodePrompts(tokenizer: EvalTokenizer, problems: readonly Probl
       for (const ch of bad) dropped.add(ch);
       affected.push(p.id);
       if (mode === 'drop') ids.push(tokenizer.encode([...p.prompt].filter((ch) => ok(ch)).join('')));
+      else if (mode === 'fold') ids.push(tokenizer.encode([...p.prompt].map((ch) => foldChar(ch, ok)).join('')));
     }
   }
   if (affected.length > 0 && mode === 'error') throw new UnencodablePromptError([...dropped], affected);
   return { ids, droppedChars: [...dropped], affected };
+}
+
+/**
+ * Fit prompts into the context: prompt + budget <= contextLength. Truncation keeps the prefix (BOS)
+ * and the end of the prompt, where templates put the question and the answer cue.
+ */
+export function fitPrompts(
+  ids: number[][],
+  problems: readonly Problem[],
+  contextLength: number,
+  budget: number,
+  mode: OverlongPolicy,
+  keepPrefix = 0,
+): { ids: number[][]; truncated: number } {
+  const room = contextLength - budget;
+  if (room < keepPrefix + 1) {
+    throw new Error(`budget ${budget} leaves no room for a prompt in the model's context of ${contextLength} tokens; lower the budget`);
+  }
+  let truncated = 0;
+  const over: string[] = [];
+  const out = ids.map((p, i) => {
+    if (p.length <= room) return p;
+    over.push(problems[i]!.id);
+    truncated++;
+    return [...p.slice(0, keepPrefix), ...p.slice(p.length - (room - keepPrefix))];
+  });
+  if (over.length && mode === 'error') {
+    const longest = Math.max(...ids.map((p) => p.length));
+    throw new Error(
+      `${over.length} prompt(s) do not fit the model's context of ${contextLength} tokens with a budget of ${budget} ` +
+        `(longest prompt ${longest} tokens; problems ${over.slice(0, 5).join(', ')}${over.length > 5 ? ', ...' : ''}); ` +
+        `lower the budget, or truncate them (CLI: --overlong truncate)`,
+    );
+  }
+  return { ids: out, truncated };
 }
 
 function stripStop(tokens: number[], finish: FinishReason, stop: ReadonlySet<number>): number[] {
@@ -197,6 +264,12 @@ export async function evaluate(
   const t0 = performance.now();
 
   const encoded = encodePrompts(tokenizer, problems, opts.unknownChars ?? 'error');
+  let truncated = 0;
+  if (opts.contextLength !== undefined) {
+    const fit = fitPrompts(encoded.ids, problems, opts.contextLength, opts.budget, opts.overlong ?? 'error', opts.keepPrefixTokens ?? 0);
+    encoded.ids = fit.ids;
+    truncated = fit.truncated;
+  }
 
   // Sample index j of problem i sits at flat position i*k + j.
   const total = problems.length * k;
@@ -260,6 +333,7 @@ export async function evaluate(
     ...summary,
     prompts_with_dropped_chars: encoded.affected.length,
     dropped_chars: encoded.droppedChars,
+    prompts_truncated: truncated,
     wall_s: wall,
     tokens_per_s: wall > 0 ? generated / wall : 0,
   };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { headDim, type ModelConfig } from './config.js';
 import { ConstCache } from './ops/consts.js';
 import { ropeInvFreq, ropeRow, rotateHalfMatrix } from './ops/rope.js';
+import { blockMaskValues } from './ops/attention.js';
 import { getParam, type Params } from './params.js';
 
 /** What a forward pass needs besides the tokens: weights, config and cached constants. */
@@ -36,13 +37,15 @@ export class ModelCore {
     return { r, rT };
   }
 
-  /** Additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above. */
-  causalMask(T: number): tf.Tensor2D {
-    return this.consts.get(`causal:${T}`, () => {
-      const v = new Float32Array(T * T);
-      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) v[i * T + j] = -1e9;
-      return tf.tensor2d(v, [T, T]);
-    });
+  /**
+   * Rows per attention block the fast path aims for (whole sequences per block: ⌊attnBlockRows/T⌋,
+   * at least one). Tuned on tfjs-wasm; see ops/attention.ts.
+   */
+  attnBlockRows = 128;
+
+  /** Additive block-diagonal causal mask for g sequences of length T: [gT, gT]. */
+  blockCausalMask(T: number, g: number): tf.Tensor2D {
+    return this.consts.get(`causal:${T}:${g}`, () => tf.tensor2d(blockMaskValues(T, new Array<number>(g).fill(0)), [g * T, g * T]));
   }
 
   /**

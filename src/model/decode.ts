@@ -55,13 +55,7 @@ export function prefill(core: ModelCore, prompts: number[][]): { logits: tf.Tens
     for (let t = 0; t < pads[b]!; t++) maskVals[b * P + t] = -1e9;
   });
   return tidyObj(() => {
-    const masks = pads.map((pad) => {
-      if (pad === 0) return core.causalMask(P);
-      const v = new Float32Array(P * P);
-      for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) if (j > i || j < pad) v[i * P + j] = -1e9;
-      return tf.tensor2d(v, [P, P]);
-    });
-    const res = forwardBlocked(core, { ids, m: B, T: P, positions, masks }, { collectKV: true });
+    const res = forwardBlocked(core, { ids, m: B, T: P, positions, pads }, { collectKV: true });
     const last = tf.tensor1d(
       prompts.map((_, b) => b * P + P - 1),
       'int32',

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelCore } from './core.js';
-import { blockedCausalAttention } from './ops/attention.js';
+import { blockedCausalAttention, blockMaskValues } from './ops/attention.js';
 import { embed, gelu, norm } from './ops/basic.js';
 import { constMatMul, linear } from './ops/linear.js';
 import { oneHotF32 } from './ops/consts.js';
@@ -15,8 +15,8 @@ export interface TokenGrid {
    * token's position is the same however much padding precedes it.
    */
   positions?: Int32Array;
-  /** Additive [T, T] masks per row (default: the shared causal mask; right padding needs no more). */
-  masks?: tf.Tensor2D[];
+  /** Left padding of every row (prefill of prompts of different lengths); default none (right padding needs no mask). */
+  pads?: number[];
 }
 
 export interface ForwardOptions {
@@ -54,7 +54,14 @@ export function forwardBlocked(core: ModelCore, grid: TokenGrid, opts: ForwardOp
   x = drop(x, 0);
   const { cos, sin } = core.qkvTables(m, T, grid.positions ?? null);
   const { r, rT } = core.rotate();
-  const masks = grid.masks ?? new Array<tf.Tensor2D>(m).fill(core.causalMask(T));
+  // sequences per attention block: enough rows for the 2-D products to amortise per-op overhead
+  const g = Math.max(1, Math.min(m, Math.floor(core.attnBlockRows / T)));
+  const pads = grid.pads;
+  const blockMask = (j: number, rows: number): tf.Tensor2D => {
+    const bp = pads?.slice(j * g, j * g + rows / T);
+    if (!bp || bp.every((p) => p === 0)) return core.blockCausalMask(T, rows / T);
+    return tf.tensor2d(blockMaskValues(T, bp), [rows, rows]);
+  };
   const kv: { k: tf.Tensor2D; v: tf.Tensor2D }[] = [];
 
   for (let i = 0; i < c.nLayers; i++) {
@@ -70,7 +77,7 @@ export function forwardBlocked(core: ModelCore, grid: TokenGrid, opts: ForwardOp
         v: tf.gather(rot, core.consts.range(2 * H * N, H * N)) as tf.Tensor2D,
       });
     }
-    const att = blockedCausalAttention(rot, H, m, T, masks, core.consts);
+    const att = blockedCausalAttention(rot, H, m, T, g, blockMask, core.consts);
     const o = tf.reshape(tf.transpose(tf.reshape(att, [H, N, hd]), [1, 0, 2]), [N, d]) as tf.Tensor2D;
     const a = linear(o, core.p(`${pre}.attn.c_proj.weight`) as tf.Tensor as tf.Tensor2D, core.opt(`${pre}.attn.c_proj.bias`) as tf.Tensor1D | null);
     x = tf.add(x, drop(a, 2 * i + 1)) as tf.Tensor2D;

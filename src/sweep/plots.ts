@@ -25,11 +25,12 @@ export function paretoSpec(runs: readonly RunResult[], title: string): TopLevelS
   const values = runs
     .filter((r) => r.status === 'done' && r.accuracy !== null && r.mean_length !== null)
     .map((r) => ({ run: r.name, scheme: r.scheme, accuracy: r.accuracy, mean_length: r.mean_length, frontier: r.pareto, seed: r.seed }));
-  const x = { field: 'mean_length', type: 'quantitative' as const, title: 'mean length (tokens)', scale: { zero: false, nice: true } };
-  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'accuracy', axis: { format: '.0%' }, scale: { zero: false, nice: true } };
+  const x = { field: 'mean_length', type: 'quantitative' as const, title: 'mean length (tokens)', scale: { zero: false, nice: true, padding: 16 } };
+  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'accuracy', axis: { format: '.0%' }, scale: { zero: false, nice: true, padding: 16 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: title, subtitle: 'each point is a run; the dashed staircase is the accuracy/length Pareto frontier (circled runs are on it)' },
+    // Short subtitles: without a canvas vega over-estimates text widths and pads the figure to fit them.
+    title: { text: title, subtitle: 'one point per run; dashed: Pareto frontier (circled)' },
     width: 560,
     height: 360,
     data: { values },
@@ -66,9 +67,11 @@ export function paretoSpec(runs: readonly RunResult[], title: string): TopLevelS
 
 export function curvesSpec(runs: readonly RunResult[], title: string): TopLevelSpec {
   const values = runs.flatMap((r) => r.curve.map((c) => ({ run: r.name, scheme: r.scheme, step: c.step, length_mean: c.length_mean, accuracy: c.accuracy })));
-  // Beyond a dozen runs a legend of run names is unreadable: colour by scheme, one line per run.
-  const many = runs.length > 12;
-  const color = many ? { field: 'scheme', type: 'nominal' as const, title: 'scheme' } : { field: 'run', type: 'nominal' as const, title: 'run' };
+  // Beyond 20 runs a legend of run names is unreadable (and colours repeat): colour by scheme, one line per run.
+  const many = runs.length > 20;
+  const color = many
+    ? { field: 'scheme', type: 'nominal' as const, title: 'scheme' }
+    : { field: 'run', type: 'nominal' as const, title: 'run', scale: { scheme: runs.length > 10 ? 'tableau20' : 'tableau10' } };
   const panel = (field: string, yTitle: string, format?: string) => ({
     width: 340,
     height: 240,
@@ -82,7 +85,7 @@ export function curvesSpec(runs: readonly RunResult[], title: string): TopLevelS
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: title, subtitle: 'mean completion length and training accuracy per step (from metrics.jsonl)' },
+    title: { text: title, subtitle: 'per training step, from metrics.jsonl' },
     data: { values },
     config: CONFIG,
     transform: [{ filter: 'isValid(datum.step)' }],

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { deepMerge, readConfigFile } from '../config/load.js';
 import { TrainConfigSchema, type TrainConfig } from '../trainer/config.js';
 import { getDotted, setDotted, splitKey } from './dotted.js';
+import { shaperRegistry } from './registry.js';
 
 /**
  * A sweep file names a base training config and the settings to vary. Runs are the product of the
@@ -11,13 +12,19 @@ import { getDotted, setDotted, splitKey } from './dotted.js';
  * absent). Every run's config is validated before anything starts, and an error names the run and the
  * field.
  *
- * Keys in `set`, `runs[].set` and `grid` are dotted paths into the training config (`optim.lr`,
- * `rollout.max_new_tokens`, `seed`, `rewards.0.weight`), plus three short forms that address "the
- * ablated reward", the entry `reward_slot` of the `rewards` list:
- *   scheme: NAME | {name, params?, weight?}  — which shaper sits in the slot;
- *   weight: NUMBER                           — its weight;
- *   params.KEY: VALUE                        — one of its parameters.
- * Order of application: base → set → scheme → runs[].set → grid; a later key wins.
+ * `scheme` is what `laconic demo --scheme` means: a paper preset (configs/presets/NAME.yaml, or a
+ * path to such a file relative to the sweep file) deep-merged into the base, bringing the paper's
+ * rewards and training knobs (advantage, clip ranges, objective, ...). A bare shaper name that has
+ * no preset puts that shaper into the ablated reward slot instead, with no other change.
+ *
+ * Other keys in `set`, `runs[].set` and `grid` are dotted paths into the training config
+ * (`optim.lr`, `rollout.max_new_tokens`, `seed`, `rewards.0.weight`), plus two short forms that
+ * address "the ablated reward", entry `reward_slot` of the `rewards` list (by default the last
+ * reward that is not plain correctness):
+ *   weight: NUMBER      — its weight;
+ *   params.KEY: VALUE   — one of its parameters.
+ * A scheme may also be written {name, params, weight}, which sets those on the slot after the scheme.
+ * Order of application: base → scheme → set → runs[].set → grid; a later key wins.
  */
 
 const SchemeValueSchema = z.union([
@@ -66,17 +73,22 @@ export const SweepSpecSchema = z
   .strict();
 export type SweepSpec = z.output<typeof SweepSpecSchema>;
 
-/** What a sweep needs to know about the reward registry to validate schemes and their parameters. */
+/** What a sweep needs to know about shapers and presets to resolve and validate schemes. */
 export interface SchemeRegistry {
+  /** Shaper names. */
   names(): string[];
   /** The shaper's parameter schema (strict), or undefined for an unknown name. */
   paramsSchema(name: string): z.ZodType | undefined;
+  /** Names of the paper presets. */
+  presets?(): string[];
+  /** A preset's raw config mapping (rewards + trainer keys), or undefined when there is none. */
+  presetConfig?(name: string): Record<string, unknown> | undefined;
 }
 
 export interface SweepRunSpec {
   name: string;
   index: number;
-  /** The shaper in the ablated slot ('correctness' alone when the sweep leaves rewards untouched). */
+  /** The scheme (preset or shaper name); without one, the shaper in the ablated slot. */
   scheme: string;
   /** The settings this run varies, by sweep key (scheme and seed excluded: they have their own columns). */
   params: Record<string, unknown>;
@@ -136,20 +148,40 @@ function slotOf(raw: Record<string, unknown>, explicit: number | null): number {
   return rewards.length;
 }
 
-function applyScheme(a: Applied, slot: number, v: SchemeValue, origin: string): void {
+/** Put a bare shaper into the slot (a scheme without a preset). */
+function applyShaperScheme(a: Applied, slot: number, name: string, origin: string): void {
   const rewards = rewardsOf(a.raw);
   if (slot > rewards.length) throw new Error(`reward_slot ${slot} is past the end of rewards (${rewards.length} entries)`);
   const cur = (rewards[slot] ?? null) as { name?: unknown; weight?: unknown; params?: unknown } | null;
-  const spec = typeof v === 'string' ? { name: v } : v;
-  // Keep the base's parameters when the scheme is the one already there: a grid over schemes should not
-  // silently drop a tuned base setting.
-  const keep = cur && cur.name === spec.name && typeof cur.params === 'object' && cur.params !== null ? (cur.params as Record<string, unknown>) : {};
-  rewards[slot] = {
-    name: spec.name,
-    weight: spec.weight ?? (typeof cur?.weight === 'number' ? cur.weight : 1),
-    params: { ...keep, ...(spec.params ?? {}) },
-  };
+  // Keep the base's parameters when the shaper is the one already there: a grid over schemes should
+  // not silently drop a tuned base setting.
+  const keep = cur && cur.name === name && typeof cur.params === 'object' && cur.params !== null ? (cur.params as Record<string, unknown>) : {};
+  rewards[slot] = { name, weight: typeof cur?.weight === 'number' ? cur.weight : 1, params: { ...keep } };
   a.origins.set(`rewards.${slot}`, origin);
+}
+
+interface ResolvedScheme {
+  name: string;
+  preset: Record<string, unknown> | null;
+}
+
+function looksLikePath(v: string): boolean {
+  return /[\\/]/.test(v) || /\.(ya?ml|json)$/i.test(v);
+}
+
+function resolveScheme(value: SchemeValue, registry: SchemeRegistry | undefined, dir: string): ResolvedScheme {
+  const name = typeof value === 'string' ? value : value.name;
+  if (looksLikePath(name)) {
+    const file = path.resolve(dir, name);
+    return { name: path.basename(file).replace(/\.(ya?ml|json)$/i, ''), preset: readConfigFile(file) };
+  }
+  const preset = registry?.presetConfig?.(name);
+  if (preset) return { name, preset };
+  if (!registry || registry.paramsSchema(name)) return { name, preset: null };
+  const presets = registry.presets?.() ?? [];
+  throw new Error(
+    `unknown scheme "${name}" (presets: ${presets.length ? presets.join(', ') : 'none'}; shapers: ${registry.names().join(', ')})`,
+  );
 }
 
 function applyEntry(a: Applied, slot: number, key: string, value: unknown, origin: string): void {
@@ -325,19 +357,39 @@ export function planSweep(rawSpec: unknown, opts: PlanOptions): SweepPlan {
       const prefix = `run "${name}": `;
 
       const a: Applied = { raw: deepMerge({}, structuredClone(baseRaw)), origins: new Map() };
+      let schemeName: string | null = null;
       try {
-        for (const [k, v] of Object.entries(spec.set)) if (k !== 'scheme') applyEntry(a, slotOf(a.raw, spec.reward_slot), k, v, `set "${k}"`);
-        const slot = slotOf(a.raw, spec.reward_slot);
         const schemeEntries: Entry[] = [];
         if (spec.set.scheme !== undefined) schemeEntries.push(['scheme', spec.set.scheme, 'set "scheme"']);
         if (variant.scheme !== undefined) schemeEntries.push(['scheme', variant.scheme, `runs.${vi}.scheme`]);
         if (variant.set.scheme !== undefined) schemeEntries.push(['scheme', variant.set.scheme, `runs.${vi}.set "scheme"`]);
         if (combo.scheme !== undefined) schemeEntries.push(['scheme', combo.scheme, 'grid "scheme"']);
-        for (const [, v, origin] of schemeEntries) {
+        if (schemeEntries.length > 1) throw new Error(`field "scheme": given twice (${schemeEntries.map((e) => e[2]).join(' and ')})`);
+        if (schemeEntries.length === 1) {
+          const [, v, origin] = schemeEntries[0]!;
           const sv = SchemeValueSchema.safeParse(v);
-          if (!sv.success) throw new Error(`${origin}: a scheme is a name or {name, params, weight}`);
-          applyScheme(a, slot, sv.data, origin);
+          if (!sv.success) throw new Error(`field "scheme": a scheme is a name or {name, params, weight} (set by ${origin})`);
+          let resolved: ResolvedScheme;
+          try {
+            resolved = resolveScheme(sv.data, opts.registry, opts.dir);
+          } catch (e) {
+            throw new Error(`field "scheme": ${(e as Error).message} (set by ${origin})`);
+          }
+          schemeName = resolved.name;
+          if (resolved.preset) {
+            a.raw = deepMerge(a.raw, structuredClone(resolved.preset));
+            for (const k of Object.keys(resolved.preset)) a.origins.set(k, `${origin} (preset "${resolved.name}")`);
+          } else {
+            applyShaperScheme(a, slotOf(a.raw, spec.reward_slot), resolved.name, origin);
+          }
+          if (typeof sv.data === 'object') {
+            const slot = slotOf(a.raw, spec.reward_slot);
+            if (sv.data.weight !== undefined) applyEntry(a, slot, SUGAR_WEIGHT, sv.data.weight, origin);
+            for (const [k, pv] of Object.entries(sv.data.params ?? {})) applyEntry(a, slot, `${SUGAR_PARAMS}${k}`, pv, origin);
+          }
         }
+        for (const [k, v] of Object.entries(spec.set)) if (k !== 'scheme') applyEntry(a, slotOf(a.raw, spec.reward_slot), k, v, `set "${k}"`);
+        const slot = slotOf(a.raw, spec.reward_slot);
         for (const [k, v] of Object.entries(variant.set)) if (k !== 'scheme') applyEntry(a, slot, k, v, `runs.${vi}.set "${k}"`);
         for (const k of gridKeys) if (k !== 'scheme') applyEntry(a, slot, k, combo[k], `grid "${k}"`);
       } catch (e) {
@@ -381,7 +433,7 @@ export function planSweep(rawSpec: unknown, opts: PlanOptions): SweepPlan {
       runs.push({
         name,
         index: runs.length,
-        scheme: config.rewards[slot]?.name ?? config.rewards[config.rewards.length - 1]!.name,
+        scheme: schemeName ?? config.rewards[slot]?.name ?? config.rewards[config.rewards.length - 1]!.name,
         params,
         seed: config.seed,
         config,
@@ -393,8 +445,8 @@ export function planSweep(rawSpec: unknown, opts: PlanOptions): SweepPlan {
   return { name: spec.name ?? opts.defaultName, description: spec.description, file: null, runs };
 }
 
-/** Read and plan a sweep file (YAML or JSON). */
-export function loadSweep(file: string, registry?: SchemeRegistry): SweepPlan {
+/** Read and plan a sweep file (YAML or JSON), checking schemes against the shaper registry. */
+export function loadSweep(file: string, registry: SchemeRegistry | undefined = shaperRegistry): SweepPlan {
   const abs = path.resolve(file);
   const raw = readConfigFile(abs);
   const plan = planSweep(raw, {

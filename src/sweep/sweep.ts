@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { defaultWorkers, progressOf, runLocal, sameFileContent, type PreparedRun, type RunCallbacks } from './local.js';
-import { ProgressView, type ProgressMode } from './progress.js';
+import { ProgressView, type ProgressMode, type ProgressOptions } from './progress.js';
 import { writeReport, type ReportPaths } from './report.js';
 import { MANIFEST, readRunResult, type SweepManifest } from './results.js';
 import { isDone, lastMetrics, readJsonFile, resetRunDir, RUN_FILES, runDirOf, type RunInfo } from './rundir.js';
@@ -26,7 +26,7 @@ export interface SweepOptions {
   /** The command that trains one run (default: this package's `laconic train`). */
   command?: TrainCommandFactory;
   progress?: ProgressMode | 'auto';
-  progressStream?: NodeJS.WritableStream & { isTTY?: boolean; rows?: number; columns?: number };
+  progressStream?: ProgressOptions['stream'];
   /** Rerun runs that finished even when their config is unchanged. */
   force?: boolean;
   signal?: AbortSignal;
@@ -54,8 +54,9 @@ export interface PreparedSweep {
 
 /**
  * Write sweep.json and each run's config.json. A run folder with DONE and the same config is kept
- * (skipped); any other run folder is emptied and started afresh, so a changed config never reuses
- * results or checkpoints of another.
+ * (skipped). An unfinished or failed run with the same config keeps its folder too, so `laconic train`
+ * resumes it from its last checkpoint (checkpoints/latest); only the failure marker goes. A run whose
+ * config changed is emptied and starts afresh, so it never reuses results or checkpoints of another.
  */
 export function prepareSweep(plan: SweepPlan, outDir: string, force = false): PreparedSweep {
   const out = path.resolve(outDir);
@@ -76,12 +77,17 @@ export function prepareSweep(plan: SweepPlan, outDir: string, force = false): Pr
     const dir = runDirOf(out, run.name);
     const text = configText(run);
     const configPath = path.join(dir, RUN_FILES.config);
-    if (!force && isDone(dir) && sameFileContent(configPath, text)) {
+    const same = sameFileContent(configPath, text);
+    if (!force && same && isDone(dir)) {
       skipped.push(run.name);
       continue;
     }
-    resetRunDir(dir);
-    writeFileAtomic(configPath, text);
+    if (same && !force) {
+      for (const f of [RUN_FILES.failed, RUN_FILES.info, RUN_FILES.done]) fs.rmSync(path.join(dir, f), { force: true });
+    } else {
+      resetRunDir(dir);
+      writeFileAtomic(configPath, text);
+    }
     pending.push({ name: run.name, dir, configPath, steps: run.config.train.steps });
   }
   return { outDir: out, pending, skipped };

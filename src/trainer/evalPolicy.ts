@@ -19,7 +19,7 @@ export async function evalPolicy(
   try {
     return await evaluate(
       policy,
-      { encode: (t: string) => [tok.bos, ...tok.encode(t)], decode: (ids: number[]) => tok.decode(ids) },
+      { encode: (t: string) => [tok.bos, ...tok.encode(t)], decode: (ids: number[]) => tok.decode(ids.filter((t) => t < tok.vocabSize)) },
       problems,
       {
         budget: opts.budget,

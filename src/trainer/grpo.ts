@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadDataset } from '../data/index.js';
-import { checkSteps } from '../data/index.js';
+import { checkChain, checkSteps, isSyntheticProblem, loadDataset } from '../data/index.js';
 import type { SeqBatch } from '../model/objective.js';
 import type { Problem, ScoredRollout, ShaperSample } from '../types.js';
 import { Rng, type RngState } from '../util/rng.js';
@@ -81,6 +80,13 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
     if (!opts.quiet) process.stderr.write(msg + '\n');
   };
   say(`laconic: backend ${runtime.backend}; policy ${runtime.describe()}`);
+  try {
+    runtime.checkBudget(cfg.rollout.max_new_tokens, 'rollout.max_new_tokens');
+    if (cfg.eval.max_new_tokens !== null) runtime.checkBudget(cfg.eval.max_new_tokens, 'eval.max_new_tokens');
+  } catch (e) {
+    runtime.dispose();
+    throw e;
+  }
 
   const problems = loadDataset(cfg.data.dataset, {
     seed: cfg.seed,
@@ -164,7 +170,8 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
       const nextStates = all.length === kept.rollouts.length ? combined.states : combine(specs, all.map(toShaperSample), state.rewardStates, ctx, cfg.reward_combine).states;
       let rewards = combined.rewards;
       if (cfg.train.valid_step_reward !== 0) {
-        rewards = rewards.map((r, i) => r + cfg.train.valid_step_reward * validStepFraction(kept.rollouts[i]!.text));
+        const byId = new Map(kept.problems.map((p) => [p.id, p]));
+        rewards = rewards.map((r, i) => r + cfg.train.valid_step_reward * validStepFraction(kept.rollouts[i]!.text, byId.get(kept.rollouts[i]!.problemId)));
       }
       const advantageName = combined.normalized ? 'identity' : cfg.advantage;
       const advantages = computeAdvantages(
@@ -326,7 +333,16 @@ function hasVariance(
   return std(rs) > 0;
 }
 
-function validStepFraction(text: string): number {
+/**
+ * Share of the problem's needed steps written correctly (synthetic task), so a bare guess of the final
+ * answer earns nothing and padding with true but irrelevant lines earns nothing either. Other datasets
+ * fall back to the share of arithmetically valid `a op b = c` lines.
+ */
+function validStepFraction(text: string, problem: Problem | undefined): number {
+  if (problem && isSyntheticProblem(problem)) {
+    const { needed, written } = checkChain(text, problem.chain);
+    return needed === 0 ? 0 : written / needed;
+  }
   const { valid, invalid } = checkSteps(text);
   return valid + invalid === 0 ? 0 : valid / (valid + invalid);
 }
@@ -339,7 +355,13 @@ function buildBatch(runtime: PolicyRuntime, rollouts: ScoredRollout[], problems:
   const old: number[][] = [];
   const group: number[] = [];
   const correct: number[] = [];
-  rollouts.forEach((r, i) => {
+  // Sequences go in length order so that each micro-batch pads to similar lengths (objectives with a
+  // groupKey, like drpo, are regrouped by the policy's splitter whatever the order).
+  const order = rollouts.map((_, i) => i);
+  const lenOf = (i: number) => (rollouts[i] as ScoredRollout & { promptTokens: number[] }).promptTokens.length + rollouts[i]!.tokens.length;
+  order.sort((a, b) => lenOf(b) - lenOf(a) || a - b);
+  order.forEach((i) => {
+    const r = rollouts[i]!;
     const prompt = (r as ScoredRollout & { promptTokens: number[] }).promptTokens;
     const seq = [...prompt, ...r.tokens];
     const P = prompt.length;

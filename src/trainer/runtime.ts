@@ -91,10 +91,10 @@ export class PolicyRuntime {
     let rng: Rng | null = null;
     const resumable = opts.resume && (fs.existsSync(ckptDir) || fs.existsSync(`${ckptDir}.old`));
     if (resumable) {
-      const ck = await loadCheckpoint(ckptDir, { optimizer: optCfg });
+      const ck = await loadCheckpoint(ckptDir);
       policy = ck.policy;
       optimizer = ck.optimizer ?? policy.setOptimizer(optCfg);
-      extra = ck.extra;
+      extra = Object.keys(ck.extra).length ? ck.extra : undefined;
       rng = ck.rng ?? null;
     } else if (startPath) {
       const ck = await loadCheckpoint(startPath);
@@ -162,7 +162,17 @@ export class PolicyRuntime {
       rng,
       greedy,
     });
-    return out.map((s, i) => ({ ...s, text: this.tokenizer.decode(s.tokens), promptTokens: enc[i]! }));
+    return out.map((s, i) => ({ ...s, text: this.decode(s.tokens), promptTokens: enc[i]! }));
+  }
+
+  /**
+   * Decode a completion. The model's vocabulary may be larger than the tokenizer's (the benchmark shapes
+   * use 64 rows for a 56-id alphabet); ids past the tokenizer are never training targets in SFT, but an
+   * untrained model can still sample them, so they decode to nothing rather than crash the run.
+   */
+  decode(ids: number[]): string {
+    const V = this.tokenizer.vocabSize;
+    return this.tokenizer.decode(ids.filter((t) => t < V));
   }
 
   async referenceLogprobs(tokens: number[][]): Promise<number[][]> {
@@ -176,12 +186,12 @@ export class PolicyRuntime {
   }
 
   async save(extra: unknown, rng?: Rng): Promise<void> {
-    await saveCheckpoint(this.ckptDir, { policy: this.policy, optimizer: this.optimizer, rng, extra });
+    await saveCheckpoint(this.ckptDir, { policy: this.policy, optimizer: this.optimizer, rng, extra: extra as Record<string, unknown> });
   }
 
   /** Save a copy elsewhere (e.g. the final SFT checkpoint shipped with the repo). */
   async saveTo(dir: string, extra?: unknown): Promise<void> {
-    await saveCheckpoint(dir, { policy: this.policy, extra });
+    await saveCheckpoint(dir, { policy: this.policy, extra: extra as Record<string, unknown> | undefined });
   }
 
   dispose(): void {

@@ -9,6 +9,7 @@ import {
   alphabetViolations,
   assertSyntheticAlphabet,
   generateProblems,
+  isSyntheticProblem,
   makeProblem,
   skeletonKey,
   splitOf,
@@ -56,6 +57,19 @@ describe('synthetic: a worked example', () => {
     expect(p.gold).toBe(p.solutions.concise);
     expect(p.format).toBe('gsm8k');
     expect(p.id).toMatch(/^syn-[0-9a-f]{12}$/);
+  });
+
+  it('keeps ids, splits and seeded draws stable across versions of the code', () => {
+    // Pinned: a change here silently reshuffles the held-out splits and invalidates saved results.
+    expect(p.id).toBe('syn-6667001a0c27');
+    expect(p.split).toBe('train');
+    expect(generateProblems({ seed: 0, count: 3, split: 'test' }).map((q) => q.prompt)).toEqual([
+      'i=4 l=i+5 q=l-4\nwhat is q mod 10?\n',
+      'a=2 k=a+2 f=k+4 g=f-3\nwhat is g mod 10?\n',
+      'a=8 u=a*9 n=u-4 i=n+1 c=i-9\nwhat is c mod 10?\n',
+    ]);
+    expect(isSyntheticProblem(p)).toBe(true);
+    expect(isSyntheticProblem({ id: 'x', prompt: 'p', gold: '1', format: 'gsm8k' })).toBe(false);
   });
 
   it('subtraction wraps around mod 10', () => {

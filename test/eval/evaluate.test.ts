@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { evaluate, encodePrompts, UnencodablePromptError, type SampleOptions, type SamplingPolicy, type EvalVerifier } from '../../src/eval/evaluate.js';
+import { evaluate, encodePrompts, fitPrompts, UnencodablePromptError, type SampleOptions, type SamplingPolicy, type EvalVerifier } from '../../src/eval/evaluate.js';
 import { renderEvalMarkdown } from '../../src/eval/render.js';
 import type { Problem } from '../../src/types.js';
 
-// A tiny char tokenizer over digits, a few symbols and '$' (id 0) as the stop token.
-const ALPHA = '$0123456789+= ?';
+// A tiny char tokenizer over digits, a few symbols, two lowercase letters and '$' (id 0) as the stop token.
+const ALPHA = '$0123456789+= ?ae';
 const tok = {
   encode(text: string): number[] {
     return [...text].map((c) => {
@@ -119,5 +119,41 @@ describe('evaluate', () => {
     const r = await evaluate(scriptedPolicy(1), tok, bad, { budget: 8, pool: exactPool, stopTokens: [STOP], unknownChars: 'drop' });
     expect(r.prompts_with_dropped_chars).toBe(1);
     expect(r.dropped_chars).toEqual(['€', 'x']);
+  });
+
+  it('folds capitals and accents to encodable letters before dropping', () => {
+    const p: Problem[] = [{ id: 'f', prompt: 'A é É € 1', gold: '1', format: 'gsm8k' }];
+    const enc = encodePrompts(tok, p, 'fold');
+    expect(tok.decode(enc.ids[0]!)).toBe('a e e  1');
+    expect(enc.droppedChars).toEqual(['A', 'é', 'É', '€']);
+  });
+
+  it('fits prompts into the context by keeping the prefix and the end, or names them', () => {
+    const ps: Problem[] = [
+      { id: 'short', prompt: '', gold: '', format: 'gsm8k' },
+      { id: 'long', prompt: '', gold: '', format: 'gsm8k' },
+    ];
+    const ids = [[1, 2, 3], [1, 10, 11, 12, 13, 14, 15]];
+    // context 8, budget 3 → room 5: keep [1] + the last 4 tokens.
+    const fit = fitPrompts(ids, ps, 8, 3, 'truncate', 1);
+    expect(fit.ids).toEqual([[1, 2, 3], [1, 12, 13, 14, 15]]);
+    expect(fit.truncated).toBe(1);
+    expect(() => fitPrompts(ids, ps, 8, 3, 'error', 1)).toThrow(/1 prompt\(s\) do not fit the model's context of 8 tokens with a budget of 3 \(longest prompt 7 tokens; problems long\)/);
+    expect(() => fitPrompts(ids, ps, 8, 7, 'truncate', 1)).toThrow(/budget 7 leaves no room/);
+  });
+
+  it('passes truncated prompts to the policy', async () => {
+    const seen: number[][] = [];
+    const policy: SamplingPolicy = {
+      async sample(prompts) {
+        seen.push(...prompts);
+        return prompts.map(() => ({ tokens: [STOP], logprobs: [0], length: 1, finishReason: 'stop' as const }));
+      },
+    };
+    const r = await evaluate(policy, tok, [{ id: 'x', prompt: '12+30=?', gold: '42', format: 'gsm8k' }], {
+      budget: 4, pool: exactPool, stopTokens: [STOP], contextLength: 8, overlong: 'truncate',
+    });
+    expect(tok.decode(seen[0]!)).toBe('30=?');
+    expect(r.prompts_truncated).toBe(1);
   });
 });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { planSweep, loadSweep, SweepSpecError, type SchemeRegistry } from '../../src/sweep/spec.js';
 import { setDotted, getDotted } from '../../src/sweep/dotted.js';
+import { shaperRegistry } from '../../src/sweep/registry.js';
 
 // A registry with two shapers, each with a strict parameter schema (as rewards/ defines them).
 const registry: SchemeRegistry = {
@@ -15,6 +16,15 @@ const registry: SchemeRegistry = {
       dler: z.object({ penalty_coef: z.number().max(1).default(0.1) }).strict(),
       hapo: z.object({ w: z.number().default(1), tolerance: z.number().default(0) }).strict(),
     })[name],
+};
+// The same shapers, plus a paper preset "dler_paper" (rewards + trainer keys) like configs/presets/*.yaml.
+const withPresets: SchemeRegistry = {
+  ...registry,
+  presets: () => ['dler_paper'],
+  presetConfig: (name) =>
+    name === 'dler_paper'
+      ? { rewards: [{ name: 'dler', weight: 1, params: { penalty_coef: 0.1 } }], advantage: 'reinforce_pp_baseline', epsilon_high: 0.28, clip_ratio_c: 10 }
+      : undefined,
 };
 
 const base = { seed: 0, train: { steps: 3 }, rewards: [{ name: 'correctness', weight: 1 }] };
@@ -109,7 +119,11 @@ describe('planSweep', () => {
     expect(msg).toContain('run "dler_penalty_coef=0.5_lrr=1": field "optim.lrr": unknown field (set by grid "optim.lrr")');
     // The scheme check runs once the config itself is valid, so fix optim.lrr and look again.
     expect(() => planSweep({ base, grid: { scheme: ['dler', 'dlr'], 'params.penalty_coef': [0.5] } }, opts)).toThrow(
-      /run "dlr_penalty_coef=0.5": field "rewards.1.name": unknown scheme "dlr" \(known: correctness, dler, hapo\) \(set by grid "scheme"\)/,
+      /run "dlr_penalty_coef=0.5": field "scheme": unknown scheme "dlr" \(presets: none; shapers: correctness, dler, hapo\) \(set by grid "scheme"\)/,
+    );
+    // A shaper name given directly in rewards is checked too.
+    expect(() => planSweep({ base, set: { 'rewards.1': { name: 'hapoo' } } }, opts)).toThrow(
+      /run "base": field "rewards.1.name": unknown scheme "hapoo" \(known: correctness, dler, hapo\) \(set by set "rewards.1"\)/,
     );
     expect(() => planSweep({ base, grid: { scheme: ['hapo'], 'params.penalty_coef': [0.5] } }, opts)).toThrow(
       /run "hapo_penalty_coef=0.5": field "rewards.1.params.penalty_coef": unknown parameter of scheme "hapo" \(set by grid "params.penalty_coef"\)/,
@@ -144,5 +158,41 @@ describe('planSweep', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('merges a preset scheme (rewards and trainer keys) before the sweep\'s own settings', () => {
+    const plan = planSweep(
+      { base, set: { clip_ratio_c: 5 }, grid: { scheme: ['dler_paper', 'hapo', { name: 'dler_paper', params: { penalty_coef: 0 } }] } },
+      { ...opts, registry: withPresets },
+    );
+    const [d, h, d0] = plan.runs;
+    expect(plan.runs.map((r) => r.name)).toEqual(['dler_paper', 'hapo', 'dler_paper-2']);
+    expect(d!.scheme).toBe('dler_paper');
+    expect(d!.config.rewards).toEqual([{ name: 'dler', weight: 1, params: { penalty_coef: 0.1 } }]); // the preset's list replaces the base's
+    expect(d!.config.advantage).toBe('reinforce_pp_baseline');
+    expect(d!.config.epsilon_high).toBe(0.28);
+    expect(d!.config.clip_ratio_c).toBe(5); // the sweep's set wins over the preset
+    expect(h!.config.advantage).toBe('grpo'); // a bare shaper changes nothing else
+    expect(h!.config.rewards.map((r) => r.name)).toEqual(['correctness', 'hapo']);
+    expect(d0!.config.rewards[0]!.params).toEqual({ penalty_coef: 0 });
+    expect(d0!.params).toEqual({ 'params.penalty_coef': 0 });
+    expect(() => planSweep({ base, runs: [{ scheme: 'hapo' }], grid: { scheme: ['dler'] } }, opts)).toThrow(
+      /field "scheme": given twice \(runs.0.scheme and grid "scheme"\)/,
+    );
+  });
+
+  it('checks schemes against the real shapers and presets', () => {
+    expect(shaperRegistry.names()).toEqual(expect.arrayContaining(['correctness', 'dler', 'hapo']));
+    expect(shaperRegistry.presets!()).toEqual(expect.arrayContaining(['dler', 'hapo']));
+    expect(() => planSweep({ base, grid: { scheme: ['dler', 'nope'] } }, { ...opts, registry: shaperRegistry })).toThrow(
+      /run "nope": field "scheme": unknown scheme "nope" \(presets: .*dler.*; shapers: .*hapo/,
+    );
+    expect(() => planSweep({ base, grid: { scheme: ['dler'], 'params.penalty_coeff': [0.1] } }, { ...opts, registry: shaperRegistry })).toThrow(
+      /run "dler_penalty_coeff=0.1": field "rewards.0.params.penalty_coeff": unknown parameter of scheme "dler"/,
+    );
+    const ok = planSweep({ base, grid: { scheme: ['dler', 'hapo'], weight: [0.5] } }, { ...opts, registry: shaperRegistry });
+    expect(ok.runs[0]!.config.rewards[0]).toMatchObject({ name: 'dler', weight: 0.5 });
+    expect(ok.runs[0]!.config.advantage).toBe('reinforce_pp_baseline'); // configs/presets/dler.yaml
+    expect(ok.runs[1]!.config.rewards[0]).toMatchObject({ name: 'hapo', weight: 0.5 });
   });
 });

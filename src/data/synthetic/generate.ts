@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Problem } from '../../types.js';
 import { Rng } from '../../util/rng.js';
-import { chainAnswer, chainLevel, problemId, splitOf, type ChainStep, type SyntheticChain } from './chain.js';
+import { chainAnswer, chainLevel, contentKey, problemId, skeletonKey, splitOf, type ChainStep, type SyntheticChain } from './chain.js';
 import {
   ALL_LEVELS,
   FIXED_NAMES,
@@ -64,6 +64,12 @@ export function parseSyntheticOptions(opts: SyntheticOptions | undefined, what =
     throw new Error(`${what}: ${msg}`);
   }
   return r.data;
+}
+
+/** True for problems made by this generator (they carry their chain, so checkChain can be used). */
+export function isSyntheticProblem(p: Problem): p is SyntheticProblem {
+  const q = p as Partial<SyntheticProblem>;
+  return typeof q.answer === 'number' && q.chain !== undefined && q.solutions !== undefined && p.id.startsWith('syn-');
 }
 
 /** Checks a hand-made chain against the task's rules (names, start value, operands, length). */
@@ -131,13 +137,20 @@ export function generateProblems(opts: SyntheticOptions): SyntheticProblem[] {
   const levels = o.levels ?? [...ALL_LEVELS];
   const rng = new Rng(`laconic-synthetic|${o.seed}|${o.split}|${o.names}`);
   const seen = new Set<string>();
+  const ids = new Set<string>();
+  // Small levels redraw the same skeletons often: remember their splits instead of rehashing.
+  const splitCache = new Map<string, SyntheticSplit>();
   const perLevel: SyntheticProblem[][] = levels.map((level, li) => {
     const quota = Math.floor(o.count / levels.length) + (li < o.count % levels.length ? 1 : 0);
     const out: SyntheticProblem[] = [];
     let fruitless = 0;
     while (out.length < quota) {
       const chain = drawChain(rng, LEVELS[level]!.steps, o.names);
-      if (splitOf(chain) !== o.split || seen.has(problemId(chain))) {
+      const skeleton = skeletonKey(chain);
+      let split = splitCache.get(skeleton);
+      if (split === undefined) splitCache.set(skeleton, (split = splitOf(chain)));
+      const key = contentKey(chain);
+      if (split !== o.split || seen.has(key)) {
         if (++fruitless > MAX_FRUITLESS_DRAWS) {
           throw new Error(
             `synthetic: found only ${out.length} distinct ${o.split} problems at level ${level} with names '${o.names}' ` +
@@ -147,9 +160,12 @@ export function generateProblems(opts: SyntheticOptions): SyntheticProblem[] {
         }
         continue;
       }
-      fruitless = 0;
+      seen.add(key);
       const p = makeProblem(chain);
-      seen.add(p.id);
+      // A 48-bit id prefix could in principle collide for two different problems: ids must stay unique.
+      if (ids.has(p.id)) continue;
+      ids.add(p.id);
+      fruitless = 0;
       out.push(p);
     }
     return out;

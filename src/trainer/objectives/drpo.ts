@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { registerObjective, type Objective, type ObjectiveContext, type ObjectiveResult } from '../../model/objective.js';
+import { klEstimate } from './ppoClip.js';
 
 /**
  * DRPO — Decoupled Reward Policy Optimization (arXiv 2510.04474; Optimization-AI/DRPO
@@ -18,7 +19,7 @@ import { registerObjective, type Objective, type ObjectiveContext, type Objectiv
  * Only questions with at least one positive (correct = 1) and one negative (correct = 0) contribute;
  * the others (all-correct, all-wrong) add nothing but still count in N, as in the reference. KL is the
  * token mean, over the micro-batch's target tokens, of k1 = log π_old − log π_θ (the released
- * scripts' `ppo_kl_type=kl`, the default) or k3 = r − 1 − log r, r = π_θ/π_old (`low_var_kl`), the
+ * scripts' `ppo_kl_type=kl`, the default trust_kl_type) or k3 = r − 1 − log r, r = π_θ/π_old (`low_var_kl`), the
  * log-ratio clamped to ±20 as verl does.
  *
  * Implementation notes.
@@ -35,8 +36,11 @@ import { registerObjective, type Objective, type ObjectiveContext, type Objectiv
  * - lPad defaults to totals.maxTargetTokens; the trainer should pass its generation cap, as the
  *   reference pads every response to max_response_length.
  *
- * Inputs: perToken `oldLogprobs`; perSeq `group` (question id) and `correct` (0/1);
- * params {lambda, tau, beta, delta, klType | kl_type, lPad | l_pad}.
+ * Inputs: perToken `oldLogprobs` (and `refLogprobs` when kl_coef > 0); perSeq `group` (question id)
+ * and `correct` (0/1); params {lambda, tau, beta, delta, trust_kl_type, lPad | l_pad, kl_coef, kl_type,
+ * budget}. kl_coef/kl_type are the trainer's KL-to-reference knobs (off by default, as in DRPO, which
+ * runs without a reference model): when on, kl_coef · token-mean KL(π_θ‖π_ref) is added to the loss.
+ * They are distinct from the trust region's estimator, trust_kl_type.
  */
 
 export const DrpoParamsSchema = z
@@ -45,20 +49,23 @@ export const DrpoParamsSchema = z
     tau: z.number().positive().default(10).describe('temperature of the soft maximum over negatives'),
     beta: z.number().min(0).default(1000).describe('trust-region penalty slope'),
     delta: z.number().min(0).default(1e-4).describe('trust-region KL threshold'),
-    klType: z.enum(['k1', 'k3']).default('k1').describe('KL estimator vs the old policy: k1 (reference scripts) or k3 (low_var_kl)'),
+    trust_kl_type: z.enum(['k1', 'k3']).default('k1').describe('trust-region KL estimator vs the old policy: k1 (reference scripts, ppo_kl_type=kl) or k3 (low_var_kl)'),
     lPad: z.number().int().positive().nullable().default(null).describe('padded response width L_pad; null = totals.maxTargetTokens (set it to the generation cap)'),
+    kl_coef: z.number().min(0).default(0).describe('optional KL-to-reference term (DRPO uses none); > 0 needs perToken refLogprobs'),
+    kl_type: z.enum(['k1', 'k2', 'k3']).default('k3').describe('estimator of the KL-to-reference term'),
+    budget: z.number().positive().optional().describe('sampling budget of the step, handed to every objective by the trainer; unused'),
   })
   .strict();
 
 export type DrpoParams = z.output<typeof DrpoParamsSchema>;
 
-const SNAKE: Record<string, string> = { kl_type: 'klType', l_pad: 'lPad' };
+const ALIASES: Record<string, string> = { l_pad: 'lPad', trustKlType: 'trust_kl_type' };
 
-/** Validate objective params; snake_case spellings (kl_type, l_pad) from YAML are accepted too. */
+/** Validate objective params; `l_pad` (YAML) is accepted for lPad. */
 export function parseDrpoParams(raw: Record<string, unknown> | undefined): DrpoParams {
   const norm: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw ?? {})) {
-    const key = SNAKE[k] ?? k;
+    const key = ALIASES[k] ?? k;
     if (key in norm && norm[key] !== v) throw new Error(`drpo objective: both "${k}" and "${key}" are set`);
     norm[key] = v;
   }
@@ -120,7 +127,9 @@ export function drpoLoss(ctx: ObjectiveContext): ObjectiveResult {
   const N = ctx.totals.groups;
   if (!(N > 0)) throw new Error('drpo objective: totals.groups must count the questions of the batch (declare groupKey "group")');
 
-  const lengths = Array.from(tf.tidy(() => tf.sum(ctx.mask, 1)).dataSync() as Float32Array);
+  const rowSums = tf.sum(ctx.mask, 1);
+  const lengths = Array.from(rowSums.dataSync() as Float32Array);
+  rowSums.dispose();
   const lPad = p.lPad ?? Math.max(1, ctx.totals.maxTargetTokens);
   const plan = planGroups(groups, correct, lengths, lPad, p.lambda);
   const mbTokens = lengths.reduce((a, x) => a + x, 0);
@@ -147,19 +156,27 @@ export function drpoLoss(ctx: ObjectiveContext): ObjectiveResult {
     const jMb = tf.sub(posTerm, negTerm);
 
     const logRatio = tf.clipByValue(tf.sub(logprobs, old), -20, 20);
-    const klTok = p.klType === 'k1' ? tf.neg(logRatio) : tf.sub(tf.sub(tf.exp(logRatio), 1), logRatio);
+    const klTok = p.trust_kl_type === 'k1' ? tf.neg(logRatio) : tf.sub(tf.sub(tf.exp(logRatio), 1), logRatio);
     const klSum = tf.sum(tf.mul(klTok, mask));
     const klMb = mbTokens > 0 ? (klSum.dataSync()[0] as number) / mbTokens : 0;
     const coef = Math.max(p.beta * (klMb - p.delta), 0);
     const tokenDenom = Math.max(ctx.totals.tokens, 1);
 
-    const loss = tf.add(tf.div(tf.neg(jMb), N), tf.mul(coef / tokenDenom, klSum)) as tf.Scalar;
-    const stats: Record<string, tf.Scalar> = {
+    let loss = tf.add(tf.div(tf.neg(jMb), N), tf.mul(coef / tokenDenom, klSum)) as tf.Scalar;
+    const stats: Record<string, tf.Scalar> = {};
+    if (p.kl_coef > 0) {
+      const ref = ctx.perToken.refLogprobs;
+      if (!ref) throw new Error('drpo objective: kl_coef > 0 needs perToken "refLogprobs"');
+      const refKl = tf.div(tf.sum(tf.mul(klEstimate(logprobs, ref, p.kl_type), mask)), tokenDenom) as tf.Scalar;
+      loss = tf.add(loss, tf.mul(p.kl_coef, refKl)) as tf.Scalar;
+      stats.ref_kl = refKl;
+    }
+    Object.assign(stats, {
       drpo_j: tf.div(jMb, N) as tf.Scalar,
       kl: tf.div(klSum, tokenDenom) as tf.Scalar,
       kl_active_frac: tf.scalar(klMb > p.delta ? mbTokens / tokenDenom : 0),
       valid_group_frac: tf.scalar(Q / N),
-    };
+    });
     return { loss, stats };
   });
 }

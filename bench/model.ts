@@ -1,0 +1,74 @@
+/**
+ * Policy throughput: `npm run bench -- model [--config tiny|small|all] [--backend auto|wasm|cpu|tensorflow]
+ *   [--steps 5] [--micro-batch 16] [--sample-batch 16] [--repeat 1]`
+ *
+ * Prints one JSON line per config: train_tokens_per_s (forward + backward + optimizer step over a
+ * 16 × context batch, every token a target), sample_tokens_per_s (KV cache, 16 sequences of new tokens
+ * from a 1-token prompt at temperature 1; the budget is min(128, context - 1)), peak_rss_mb.
+ * The machine may be shared: run it a few times and read the numbers as noisy.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendChoice } from '../src/backend/index.js';
+import { MODEL_PRESETS } from '../src/model/config.js';
+import { Policy } from '../src/model/policy.js';
+import { Rng } from '../src/util/rng.js';
+import { intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
+
+const BATCH = 16;
+
+async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, args: Record<string, string | true>): Promise<void> {
+  const cfg = MODEL_PRESETS[name];
+  const steps = intArg(args, 'steps', 5);
+  const mbs = intArg(args, 'micro-batch', BATCH);
+  const sampleBatch = intArg(args, 'sample-batch', BATCH);
+  const policy = Policy.create(cfg, { seed: 0 });
+  const rng = new Rng(1);
+  const T = cfg.contextLength;
+  const tokens = Array.from({ length: BATCH }, () => [1, ...Array.from({ length: T - 1 }, () => rng.int(3, cfg.vocabSize - 1))]);
+  const batch = { tokens, lossMask: tokens.map((t) => t.map((_, i) => (i > 0 ? 1 : 0))) };
+  const obj = { name: 'nll', params: {} };
+
+  await policy.trainStep(batch, obj, { microBatchSize: mbs }); // warm-up: shapes, caches, XNNPACK packing
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await policy.trainStep(batch, obj, { microBatchSize: mbs });
+  const trainS = (performance.now() - t0) / 1000;
+
+  const newTokens = Math.min(128, T - 1);
+  const prompts = Array.from({ length: sampleBatch }, () => [1]);
+  const sopts = { temperature: 1, stopTokens: [] as number[], maxNewTokens: newTokens, batchSize: sampleBatch };
+  await policy.sample(prompts.slice(0, 2), { ...sopts, maxNewTokens: 4, rng: new Rng(2) });
+  const t1 = performance.now();
+  const out = await policy.sample(prompts, { ...sopts, rng: new Rng(3) });
+  const sampleS = (performance.now() - t1) / 1000;
+  const sampled = out.reduce((a, r) => a + r.length, 0);
+
+  printResult({
+    config: name,
+    backend,
+    params: policy.numParams,
+    train_tokens_per_s: round((BATCH * T * steps) / trainS),
+    sample_tokens_per_s: round(sampled / sampleS),
+    peak_rss_mb: peakRssMb(),
+    train_batch: `${BATCH}x${T}`,
+    micro_batch: mbs,
+    sample: `${sampleBatch}x${newTokens}`,
+    tensors: tf.memory().numTensors,
+  });
+  policy.dispose();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const which = String(args.config ?? 'all');
+  const names = which === 'all' ? (Object.keys(MODEL_PRESETS) as (keyof typeof MODEL_PRESETS)[]) : [which];
+  for (const n of names) if (!(n in MODEL_PRESETS)) throw new Error(`--config: unknown "${n}"; choose ${Object.keys(MODEL_PRESETS).join(', ')} or all`);
+  const info = await initBackend(String(args.backend ?? 'auto') as BackendChoice);
+  process.stderr.write(`backend: ${info.name} (${info.detail})\n`);
+  const repeat = Math.max(1, intArg(args, 'repeat', 1));
+  for (let r = 0; r < repeat; r++) for (const n of names) await benchConfig(n as keyof typeof MODEL_PRESETS, info.name, args);
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  process.stderr.write(`bench model: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

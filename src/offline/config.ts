@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { applySets, parseWith, readConfigFile } from '../config/load.js';
+import { OptimSchema } from '../trainer/optimSchema.js';
+import { lossSpecSchema } from './losses/index.js';
+import { pairStrategyNames, type PairStrategyName } from './pairs.js';
+
+/**
+ * The `laconic dpo` config: offline preference optimisation (the DPO family) on a data file, or
+ * iterative DPO on pairs the policy makes from its own rollouts. snake_case keys, every field with a
+ * documented default, unknown keys rejected.
+ */
+
+const SelfPairsSchema = z
+  .object({
+    dataset: z.string().default('synthetic').describe('Problems to sample from (synthetic | gsm8k | math_train | ...).'),
+    split: z.string().default('train').describe('Split of the dataset the pairs come from.'),
+    count: z.number().int().positive().default(64).describe('Problems per iteration (each iteration takes fresh ones).'),
+    levels: z.array(z.number().int()).nullable().default(null).describe('Synthetic difficulty levels (null = all).'),
+    samples: z.number().int().min(2).default(8).describe('G: answers sampled per problem.'),
+    strategy: z.enum(pairStrategyNames as [PairStrategyName, ...PairStrategyName[]]).default('shortest_correct_vs_wrong').describe('How a pair is picked from the G verified answers.'),
+    max_new_tokens: z.number().int().positive().default(128).describe('Token budget per sampled answer.'),
+    temperature: z.number().positive().default(1).describe('Sampling temperature.'),
+    top_p: z.number().gt(0).max(1).default(1).describe('Nucleus sampling mass.'),
+    top_k: z.number().int().nonnegative().default(0).describe('Top-k (0 = off).'),
+    heldout_count: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('Held-out problems (eval split) from which the *starting* policy makes held-out pairs once, to track preference accuracy (0 = none).'),
+  })
+  .strict()
+  .prefault({});
+
+export const DpoConfigSchema = z
+  .object({
+    seed: z.number().int().default(0).describe('Seed for data order, sampling and held-out pairs.'),
+    out: z.string().nullable().default(null).describe('Run folder (the CLI --out and runDpo opts.outDir take precedence).'),
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto').describe('tfjs backend.'),
+    model: z
+      .object({
+        checkpoint: z.string().describe('Checkpoint directory to start from (relative to the config file, cwd or the package).'),
+        reference: z.string().nullable().default(null).describe('Reference checkpoint (null = the starting checkpoint).'),
+        reference_update: z
+          .enum(['fixed', 'iteration'])
+          .default('iteration')
+          .describe('fixed: always model.reference; iteration: each iteration\'s reference is the policy that made its pairs (iterative RPO). Data-file runs have one iteration, where both coincide.'),
+      })
+      .strict(),
+    data: z
+      .object({
+        file: z.string().nullable().default(null).describe('Preference JSONL {prompt, chosen, rejected} or unpaired {prompt, completion, label}; null = self-made pairs.'),
+        heldout_file: z.string().nullable().default(null).describe('Held-out preference JSONL for preference accuracy (scored against the starting reference).'),
+        max_length: z.number().int().positive().nullable().default(null).describe('Longest sequence in tokens (null = the model context); longer completions are cut.'),
+      })
+      .strict()
+      .prefault({}),
+    self_pairs: SelfPairsSchema.describe('Self-made pairs (used when data.file is null).'),
+    losses: z.array(lossSpecSchema).min(1).default([{ name: 'dpo', weight: 1, params: {} }]).describe('Preference losses and weights, e.g. [{name: dpo, params: {beta: 0.1}}, {name: sft, weight: 1}].'),
+    reward_beta: z.number().positive().nullable().default(null).describe('β of the reported implicit rewards (null = the first loss with a β).'),
+    optim: OptimSchema,
+    train: z
+      .object({
+        iterations: z.number().int().positive().default(1).describe('Iterative DPO rounds: each makes pairs with the current policy, then trains on them (needs data.file null when > 1).'),
+        epochs: z.number().int().positive().default(1).describe('Passes over each iteration\'s pairs.'),
+        batch_size: z.number().int().positive().default(16).describe('Pairs (or unpaired examples) per optimizer step.'),
+        checkpoint_every: z.number().int().nonnegative().default(0).describe('Save every N steps (0 = at the end of each iteration only).'),
+        eval_every: z.number().int().nonnegative().default(0).describe('Held-out preference accuracy every N steps (0 = at the start and the end of each iteration).'),
+      })
+      .strict()
+      .prefault({}),
+    eval: z
+      .object({
+        dataset: z.string().default('synthetic').describe('Held-out problems for generation accuracy and length.'),
+        count: z.number().int().nonnegative().default(0).describe('Problems evaluated (greedy pass@1) before training and after each iteration (0 = skip).'),
+        max_new_tokens: z.number().int().positive().nullable().default(null).describe('Eval budget (null = self_pairs.max_new_tokens).'),
+      })
+      .strict()
+      .prefault({}),
+    verifier: z
+      .object({
+        threads: z.number().int().positive().nullable().default(null).describe('Verifier pool threads (null = cores).'),
+        timeout_ms: z.number().int().positive().default(2000).describe('Hard per-answer timeout.'),
+      })
+      .strict()
+      .prefault({}),
+    ref_cache_dir: z.string().nullable().default(null).describe('Where reference log-probs are cached (null = $LACONIC_CACHE_DIR/ref-logprobs or ~/.cache/laconic/ref-logprobs).'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.data.file && c.train.iterations > 1) {
+      ctx.addIssue({ code: 'custom', path: ['train', 'iterations'], message: 'iterations > 1 makes fresh pairs each round: set data.file to null (or use epochs for more passes over a file)' });
+    }
+  });
+
+export type DpoConfig = z.output<typeof DpoConfigSchema>;
+export type DpoConfigInput = z.input<typeof DpoConfigSchema>;
+
+export function resolveDpoConfig(raw: unknown, sets: readonly string[] = [], source = '(inline)'): DpoConfig {
+  const obj = (raw ?? {}) as Record<string, unknown>;
+  return parseWith(DpoConfigSchema, sets.length ? applySets(obj, sets) : obj, source);
+}
+
+export function loadDpoConfig(file: string, sets: readonly string[] = []): DpoConfig {
+  return resolveDpoConfig(readConfigFile(file), sets, file);
+}

@@ -1,0 +1,63 @@
+import * as path from 'node:path';
+import { initBackend, type BackendChoice } from '../backend/index.js';
+import { loadDataset } from '../data/index.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { Rng } from '../util/rng.js';
+import { VerifierPool } from '../../verifiers/pool.js';
+import { writePreferenceFile } from './data.js';
+import { makePairs, type MakePairsResult, type PairSamplingPolicy, type PairStrategyName, type PairVerifier } from './pairs.js';
+
+export interface GeneratePairsOptions {
+  /** Checkpoint directory of the policy that answers. */
+  checkpoint: string;
+  /** Dataset name (synthetic | gsm8k | math_train | ...). */
+  dataset: string;
+  split?: string;
+  /** Problems to draw (default 64). */
+  count?: number;
+  levels?: number[];
+  /** G: answers per problem (default 8). */
+  samples?: number;
+  /** Seed of the problem draw and of the sampling (default 0). */
+  seed?: number;
+  /** Max new tokens per answer (default 128). */
+  budget?: number;
+  strategy?: PairStrategyName;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  /** Output JSONL (written atomically). */
+  out: string;
+  backend?: BackendChoice;
+  /** Default: a VerifierPool, closed afterwards. */
+  verifier?: PairVerifier;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** `laconic pairs`: load a checkpoint and a dataset, make pairs from the policy's own answers, write JSONL. */
+export async function generatePairs(o: GeneratePairsOptions): Promise<MakePairsResult & { out: string }> {
+  await initBackend(o.backend ?? 'auto');
+  const seed = o.seed ?? 0;
+  const problems = loadDataset(o.dataset, { seed, count: o.count ?? 64, split: o.split ?? 'train', ...(o.levels ? { levels: o.levels } : {}) } as never);
+  if (problems.length === 0) throw new Error(`dataset ${o.dataset}: no problems`);
+  const ck = await loadCheckpoint(o.checkpoint);
+  const pool = o.verifier ? null : new VerifierPool({});
+  try {
+    const r = await makePairs(ck.policy as unknown as PairSamplingPolicy, o.verifier ?? pool!, problems, {
+      samples: o.samples ?? 8,
+      budget: o.budget ?? 128,
+      strategy: o.strategy,
+      temperature: o.temperature,
+      topP: o.topP,
+      topK: o.topK,
+      rng: new Rng(`pairs:${seed}`),
+      onProgress: o.onProgress,
+    });
+    const out = path.resolve(o.out);
+    writePreferenceFile(out, r.pairs);
+    return { ...r, out };
+  } finally {
+    await pool?.close();
+    ck.policy.dispose();
+  }
+}

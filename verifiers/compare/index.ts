@@ -1,0 +1,161 @@
+import { contains, type Node } from '../ast.js';
+import { GuardError, LIMITS, ParseError } from '../limits.js';
+import { compactForm } from '../normalise.js';
+import { parseAnswer } from '../parse.js';
+import { asAssignment, relationEqual } from './relation.js';
+import { scalarEqual } from './scalar.js';
+import { isStructure, structureEqual } from './structure.js';
+import { normText, textEqual } from './text.js';
+
+/**
+ * The equivalence of two answers, gold first. Dispatches on the parsed shapes:
+ * text → assignments → relations → structures → scalars. Each part lives in its own file.
+ */
+
+/** Expand ± into the list of values it denotes (1 ± √2 → 1+√2, 1−√2); null when there is no ±. */
+function expandPlusMinus(n: Node): Node[] | null {
+  if (!contains(n, (x) => x.k === 'pm')) return null;
+  let count = 0;
+  const variants = (x: Node): Node[] => {
+    switch (x.k) {
+      case 'pm': {
+        if (++count > LIMITS.maxPlusMinus) throw new GuardError('too many ±');
+        const as = x.a ? variants(x.a) : [null];
+        const bs = variants(x.b);
+        const out: Node[] = [];
+        for (const sign of x.minus ? [-1, 1] : [1, -1])
+          for (const a of as)
+            for (const b of bs) {
+              const signed: Node = sign > 0 ? b : { k: 'neg', a: b };
+              out.push(a ? (sign > 0 ? { k: 'add', a, b } : { k: 'sub', a, b }) : signed);
+            }
+        return out;
+      }
+      case 'add':
+      case 'sub':
+      case 'mul':
+      case 'div':
+      case 'pow': {
+        const out: Node[] = [];
+        for (const a of variants(x.a)) for (const b of variants(x.b)) out.push({ ...x, a, b } as Node);
+        return out;
+      }
+      case 'neg':
+      case 'deg':
+        return variants(x.a).map((a) => ({ ...x, a }) as Node);
+      case 'fn': {
+        let combos: Node[][] = [[]];
+        for (const arg of x.args) {
+          const vs = variants(arg);
+          combos = combos.flatMap((c) => vs.map((v) => [...c, v]));
+        }
+        return combos.map((args) => ({ ...x, args }));
+      }
+      default:
+        return [x];
+    }
+  };
+  return variants(n);
+}
+
+/** Shape normalisation: single-item lists, lists of assignments to one name, ±. */
+function canon(n: Node): Node {
+  if (n.k === 'list' && n.items.length === 1) return canon(n.items[0]!);
+  if (n.k === 'list') {
+    const assigns = n.items.map(asAssignment);
+    const first = assigns[0];
+    // "x = 1, x = 2" and "x = 1, 2": the values of one variable.
+    if (first && first.label.length <= 12) {
+      const sameLabel = assigns.every((a, i) => (a ? a.label === first.label : i > 0 && n.items[i]!.k !== 'rel'));
+      if (sameLabel) {
+        const values = n.items.map((it, i) => assigns[i]?.value ?? it);
+        return { k: 'rel', ops: ['='], items: [{ k: 'sym', name: first.label }, { k: 'list', items: values }] };
+      }
+    }
+    return n;
+  }
+  if (n.k !== 'rel' && !isStructure(n) && n.k !== 'text') {
+    const vs = expandPlusMinus(n);
+    if (vs) return { k: 'list', items: vs };
+  }
+  return n;
+}
+
+export function nodesEqual(gIn: Node, pIn: Node): boolean {
+  const g = canon(gIn);
+  const p = canon(pIn);
+  const t = textEqual(g, p, scalarEqual);
+  if (t !== null) return t;
+  const ga = asAssignment(g);
+  const pa = asAssignment(p);
+  if (ga && pa && ga.label === pa.label) return nodesEqual(ga.value, pa.value);
+  if (ga && p.k !== 'rel') return nodesEqual(ga.value, p);
+  if (pa && g.k !== 'rel') return nodesEqual(g, pa.value);
+  const r = relationEqual(g, p, nodesEqual);
+  if (r !== null) return r;
+  const s = structureEqual(g, p, nodesEqual);
+  if (s !== null) return s;
+  return scalarEqual(g, p);
+}
+
+// Parsed answers repeat (a gold is checked against every sample of its group; short answers
+// recur), so parses are cached per thread. Nodes are never mutated after parsing.
+const CACHE_SIZE = 512;
+const CACHE_KEY_CHARS = 400;
+const parseCache = new Map<string, Node | Error>();
+
+export function parseCached(s: string): Node {
+  const hit = parseCache.get(s);
+  if (hit !== undefined) {
+    // Refresh LRU position.
+    parseCache.delete(s);
+    parseCache.set(s, hit);
+    if (hit instanceof Error) throw hit;
+    return hit;
+  }
+  let out: Node | Error;
+  try {
+    out = parseAnswer(s);
+  } catch (err) {
+    if (!(err instanceof ParseError || err instanceof GuardError)) throw err;
+    out = err;
+  }
+  if (s.length <= CACHE_KEY_CHARS) {
+    parseCache.set(s, out);
+    if (parseCache.size > CACHE_SIZE) parseCache.delete(parseCache.keys().next().value!);
+  }
+  if (out instanceof Error) throw out;
+  return out;
+}
+
+/**
+ * Whether `pred` is an equivalent answer to `gold` (both answer strings, not whole responses).
+ * Pure and synchronous; never evaluates anything the guard has not sized first.
+ * Answers that cannot be parsed as mathematics are compared as normalised text.
+ */
+export function isEquivalent(gold: string, pred: string): boolean {
+  // Past this size even the linear-time clean-up is wasted work: only identical text matches.
+  if (gold.length > LIMITS.maxAnswerChars || pred.length > LIMITS.maxAnswerChars) return gold.trim() === pred.trim();
+  const gc = compactForm(gold);
+  const pc = compactForm(pred);
+  if (gc === pc && gc !== '') return true;
+  let g: Node;
+  let p: Node;
+  try {
+    g = parseCached(gold);
+    p = parseCached(pred);
+  } catch (err) {
+    if (err instanceof ParseError || err instanceof GuardError) {
+      const gt = normText(gc);
+      return gt !== '' && gt === normText(pc);
+    }
+    throw err;
+  }
+  try {
+    return nodesEqual(g, p);
+  } catch (err) {
+    // A guard refusal during comparison: not proven equal.
+    if (err instanceof GuardError) return false;
+    throw err;
+  }
+}

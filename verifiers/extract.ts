@@ -1,0 +1,281 @@
+import type { AnswerFormat } from '../src/types.js';
+import { isNumberWord, parseNumberWords } from './numberWords.js';
+
+/**
+ * Finding the final answer in a response (a chain of thought full of other numbers).
+ *
+ * Markers, strongest first (the first kind present wins; within a kind the LAST occurrence):
+ *   gsm8k: `#### N` → `\boxed{}` / `\fbox{}` → "final answer is" / "the answer is" / "Answer:" →
+ *          last number in the text (fallback, on by default, can be switched off)
+ *   math:  `\boxed{}` / `\fbox{}` → "final answer is $X$" → "the answer is" / "Answer:" → `#### X`
+ *          → last number (fallback, off by default)
+ * Every scan is linear in the response length (megabyte responses, 2000 unclosed `\boxed{`).
+ * Text after the last `</think>` is used when the tag is present (R1-style reasoning).
+ */
+export interface ExtractOptions {
+  /** Fall back to the last number in the response (default: true for gsm8k, false for math). */
+  lastNumberFallback?: boolean;
+  /** Only read the text after the last `</think>` when present (default true). */
+  afterThink?: boolean;
+}
+
+export type AnswerSource = 'hash' | 'boxed' | 'final_answer' | 'answer_phrase' | 'last_number';
+
+export interface Extraction {
+  /** The answer text (for gsm8k markers other than \boxed, the number found, plain). */
+  answer: string;
+  source: AnswerSource;
+}
+
+/** Most characters of prose after an "answer is" marker that are searched for the answer. */
+const PHRASE_WINDOW = 200;
+/** Boxes closer than this (with only connectors between) are one multi-part answer. */
+const BOX_JOIN_GAP = 40;
+
+export function extract(response: string, format: AnswerFormat, opts: ExtractOptions = {}): Extraction | null {
+  let text = response;
+  if (opts.afterThink !== false) {
+    const k = text.lastIndexOf('</think>');
+    if (k >= 0) text = text.slice(k + '</think>'.length);
+  }
+  const fallback = opts.lastNumberFallback ?? format === 'gsm8k';
+  if (format === 'gsm8k') {
+    return (
+      hashAnswer(text, true) ??
+      boxedAnswer(text) ??
+      phraseAnswer(text, true) ??
+      (fallback ? lastNumber(text) : null)
+    );
+  }
+  return (
+    boxedAnswer(text) ??
+    phraseAnswer(text, false) ??
+    hashAnswer(text, false) ??
+    (fallback ? lastNumber(text) : null)
+  );
+}
+
+/** The answer string only (null when there is none). */
+export function extractAnswer(response: string, format: AnswerFormat, opts: ExtractOptions = {}): string | null {
+  return extract(response, format, opts)?.answer ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers in prose
+
+/**
+ * The first number in a short piece of prose: sign (ASCII or Unicode minus), currency, thousands
+ * separators, decimals, a fraction a/b. Returns the plain form ("-1234.5", "3/4").
+ */
+const NUMBER_IN_PROSE =
+  /(?:^|[^\w.])([-\u2212]?)\s?(?:\\?\$|[€£¥₹])?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:\s*\/\s*(\d+)(?![\d.]))?/;
+
+export function firstNumber(s: string): string | null {
+  const m = NUMBER_IN_PROSE.exec(s);
+  if (!m) return null;
+  const sign = m[1] ? '-' : '';
+  const value = m[2]!.replace(/,/g, '');
+  return sign + (value.startsWith('.') ? '0' + value : value) + (m[3] ? `/${m[3]}` : '');
+}
+
+/** A number spelled in words at the start of a phrase ("four", "twenty-one apples"). */
+function leadingNumberWords(s: string): string | null {
+  const words = s.trim().split(/[\s]+/).slice(0, 6);
+  let best: string | null = null;
+  for (let k = 1; k <= words.length; k++) {
+    const w = words.slice(0, k).join(' ').replace(/[.,;:!?*]+$/, '');
+    if (!w.split(/[\s-]+/).every((x) => isNumberWord(x) || x.toLowerCase() === 'and')) break;
+    const v = parseNumberWords(w);
+    if (v !== null) best = String(v);
+  }
+  return best;
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** The last number in the text, scanning backwards (linear, no regex over the whole text). */
+export function lastNumber(text: string): Extraction | null {
+  let i = text.length - 1;
+  while (i >= 0 && !isDigit(text.charCodeAt(i))) i--;
+  if (i < 0) return null;
+  const end = i + 1;
+  // Extend left over digits, decimal points and thousands commas.
+  while (i > 0) {
+    const c = text.charCodeAt(i - 1);
+    if (isDigit(c)) i--;
+    else if ((c === 44 || c === 46) && i >= 2 && isDigit(text.charCodeAt(i - 2))) i--; // ',' '.'
+    else break;
+  }
+  let token = text.slice(i, end);
+  // "1,2,3" is a list, not thousands: keep only the last item then.
+  if (token.includes(',') && !/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(token)) token = token.slice(token.lastIndexOf(',') + 1);
+  if ((token.match(/\./g) ?? []).length > 1) token = token.slice(token.lastIndexOf('.') + 1);
+  const start = end - token.length;
+  const before = text.slice(Math.max(0, start - 2), start);
+  const negative = /(?:^|[\s(=:$])[-\u2212]$/.test(before) || (start === 1 && /^[-\u2212]/.test(text));
+  const plain = token.replace(/,/g, '');
+  return { answer: (negative ? '-' : '') + plain, source: 'last_number' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// #### N
+
+function hashAnswer(text: string, numeric: boolean): Extraction | null {
+  const k = text.lastIndexOf('####');
+  if (k < 0) return null;
+  let seg = text.slice(k + 4, k + 4 + PHRASE_WINDOW);
+  const nl = seg.indexOf('\n');
+  if (nl >= 0) seg = seg.slice(0, nl);
+  seg = seg.trim();
+  if (seg === '') return null;
+  if (numeric) {
+    const n = firstNumber(seg) ?? leadingNumberWords(seg);
+    return n === null ? null : { answer: n, source: 'hash' };
+  }
+  return { answer: seg.replace(/[.\s]+$/, ''), source: 'hash' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// \boxed{...} and \fbox{...}
+
+interface Box {
+  start: number;
+  /** Index after the closing brace (or after the bare token for `\boxed 5`). */
+  end: number;
+  content: string;
+}
+
+/** All complete boxes, found with one brace-matching pass over the text. */
+function findBoxes(text: string): Box[] {
+  const opens = new Map<number, number>(); // index of '{' → index of '\boxed'
+  const bare: Box[] = [];
+  for (const name of ['\\boxed', '\\fbox']) {
+    let from = 0;
+    for (;;) {
+      const k = text.indexOf(name, from);
+      if (k < 0) break;
+      from = k + name.length;
+      let j = from;
+      while (j < text.length && (text[j] === ' ' || text[j] === '\t')) j++;
+      if (text[j] === '{') opens.set(j, k);
+      else if (j > from && j < text.length) {
+        // `\boxed 5`: the token up to the next space or $.
+        const m = /^[^\s$]+/.exec(text.slice(j, j + 100));
+        if (m) bare.push({ start: k, end: j + m[0].length, content: m[0] });
+      }
+    }
+  }
+  const boxes: Box[] = [...bare];
+  if (opens.size > 0) {
+    const stack: number[] = [];
+    let first = text.length;
+    for (const k of opens.keys()) if (k < first) first = k;
+    for (let i = first; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 92) {
+        i++; // skip the escaped character (\{ \} are literal braces)
+        continue;
+      }
+      if (c === 123) stack.push(i);
+      else if (c === 125) {
+        const open = stack.pop();
+        if (open !== undefined) {
+          const start = opens.get(open);
+          if (start !== undefined) boxes.push({ start, end: i + 1, content: text.slice(open + 1, i) });
+        }
+      }
+    }
+  }
+  boxes.sort((a, b) => a.start - b.start);
+  return boxes;
+}
+
+const CONNECTOR = /^[\s$.,;]*(?:,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\qquad)?[\s$.,;]*$/i;
+
+function boxedAnswer(text: string): Extraction | null {
+  if (text.indexOf('\\boxed') < 0 && text.indexOf('\\fbox') < 0) return null;
+  const boxes = findBoxes(text);
+  if (boxes.length === 0) return null;
+  const last = boxes[boxes.length - 1]!;
+  const parts = [last.content.trim()];
+  // Several boxes in a row ("\boxed{2} and \boxed{3}") form one answer; duplicates collapse.
+  let cur = last;
+  for (let b = boxes.length - 2; b >= 0; b--) {
+    const prev = boxes[b]!;
+    if (prev.end > cur.start) break; // nested: the inner box is the answer
+    const between = text.slice(prev.end, cur.start);
+    if (between.length > BOX_JOIN_GAP || !CONNECTOR.test(between)) break;
+    const c = prev.content.trim();
+    if (!parts.includes(c)) parts.unshift(c);
+    cur = prev;
+  }
+  const answer = parts.filter((p) => p !== '').join(', ');
+  return answer === '' ? null : { answer, source: 'boxed' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// "The final answer is $X$" / "the answer is X" / "Answer: X"
+
+const PHRASES: Array<[string, AnswerSource]> = [
+  ['final answer is', 'final_answer'],
+  ['final answer:', 'final_answer'],
+  ['final answer', 'final_answer'],
+  ['answer is', 'answer_phrase'],
+  ['answer:', 'answer_phrase'],
+  ['answer would be', 'answer_phrase'],
+  ['answer =', 'answer_phrase'],
+  ['answer should be', 'answer_phrase'],
+];
+
+/** Math delimited right after a marker: $...$, $$...$$, \(...\), \[...\]. */
+function delimitedMath(seg: string): string | null {
+  const s = seg.replace(/^[\s:*]+/, '');
+  const pairs: Array<[string, string]> = [['$$', '$$'], ['$', '$'], ['\\(', '\\)'], ['\\[', '\\]']];
+  for (const [open, close] of pairs) {
+    if (s.startsWith(open)) {
+      const end = s.indexOf(close, open.length);
+      if (end > open.length) return s.slice(open.length, end).trim();
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Up to the end of the sentence: a newline, or ". " / a final "." (not a decimal point). */
+function sentence(seg: string): string {
+  let s = seg.replace(/^[\s:*#]+/, '');
+  const nl = s.indexOf('\n');
+  if (nl >= 0) s = s.slice(0, nl);
+  const stop = /\.(?:\s|$)(?!\d)/.exec(s);
+  if (stop) s = s.slice(0, stop.index);
+  return s.replace(/^[\s:*]+|[\s*]+$/g, '').replace(/^(?:that\s+|:)\s*/i, '');
+}
+
+function phraseAnswer(text: string, numeric: boolean): Extraction | null {
+  const lower = text.toLowerCase();
+  let best = -1;
+  let bestLen = 0;
+  let source: AnswerSource = 'answer_phrase';
+  for (const [phrase, src] of PHRASES) {
+    const k = lower.lastIndexOf(phrase);
+    if (k < 0) continue;
+    // Prefer the marker that ends last; on ties ("answer is" inside "final answer is") the longer.
+    const end = k + phrase.length;
+    if (end > best + bestLen || (end === best + bestLen && phrase.length > bestLen)) {
+      best = k;
+      bestLen = phrase.length;
+      source = src;
+    }
+  }
+  if (best < 0) return null;
+  const seg = text.slice(best + bestLen, best + bestLen + PHRASE_WINDOW);
+  const math = delimitedMath(seg);
+  if (numeric) {
+    const s = math ?? sentence(seg);
+    const n = firstNumber(s) ?? leadingNumberWords(s.replace(/^(?:is|are|be)\s+/i, ''));
+    return n === null ? null : { answer: n, source };
+  }
+  if (math) return { answer: math, source };
+  const s = sentence(seg).replace(/^(?:is|are|be)\s+/i, '');
+  return s === '' ? null : { answer: s, source };
+}
