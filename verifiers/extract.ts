@@ -68,7 +68,7 @@ export function extractAnswer(response: string, format: AnswerFormat, opts: Extr
  * separators, decimals, a fraction a/b. Returns the plain form ("-1234.5", "3/4").
  */
 const NUMBER_IN_PROSE =
-  /(?:^|[^\w.])([-\u2212]?)\s?(?:\\?\$|[€£¥₹])?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:\s*\/\s*(\d+)(?![\d.]))?/;
+  /(?:^|[^\w.])([-\u2212]?)\s?(?:\\?\$|[€£¥₹])?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d{1,4}(?![\w]))?|\.\d+)(?:\s*\/\s*(\d+)(?![\d.]))?/;
 
 export function firstNumber(s: string): string | null {
   const m = NUMBER_IN_PROSE.exec(s);
@@ -110,7 +110,13 @@ export function lastNumber(text: string): Extraction | null {
   // "1,2,3" is a list, not thousands: keep only the last item then.
   if (token.includes(',') && !/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(token)) token = token.slice(token.lastIndexOf(',') + 1);
   if ((token.match(/\./g) ?? []).length > 1) token = token.slice(token.lastIndexOf('.') + 1);
-  const start = end - token.length;
+  let start = end - token.length;
+  // Scientific notation "1.2e5": the digits found are the exponent; take the mantissa too.
+  const sci = /(\d+(?:\.\d+)?)([eE][+-]?)$/.exec(text.slice(Math.max(0, start - 40), start));
+  if (sci && !/[a-zA-Z]/.test(text[end] ?? '')) {
+    token = sci[1]! + 'e' + sci[2]!.slice(1) + token;
+    start -= sci[0].length;
+  }
   const before = text.slice(Math.max(0, start - 2), start);
   const negative = /(?:^|[\s(=:$])[-\u2212]$/.test(before) || (start === 1 && /^[-\u2212]/.test(text));
   const plain = token.replace(/,/g, '');
@@ -190,7 +196,9 @@ function findBoxes(text: string): Box[] {
   return boxes;
 }
 
-const CONNECTOR = /^[\s$.,;]*(?:,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\qquad)?[\s$.,;]*$/i;
+/** Between two boxes of one answer: punctuation, and/or, and perhaps the next name ("$ and $y = "). */
+const CONNECTOR =
+  /^[\s$.,;]*(?:,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\qquad)?[\s$.,;]*(?:[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?[\s$]*$/i;
 
 function boxedAnswer(text: string): Extraction | null {
   if (text.indexOf('\\boxed') < 0 && text.indexOf('\\fbox') < 0) return null;
@@ -269,6 +277,8 @@ function phraseAnswer(text: string, numeric: boolean): Extraction | null {
   }
   if (best < 0) return null;
   const seg = text.slice(best + bestLen, best + bestLen + PHRASE_WINDOW);
+  // Boxes were looked for first; what is left here is an unclosed one, i.e. no answer.
+  if (seg.includes('\\boxed') || seg.includes('\\fbox')) return null;
   const math = delimitedMath(seg);
   if (numeric) {
     const s = math ?? sentence(seg);

@@ -96,7 +96,7 @@ interface Batch {
 const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_CHUNK = 64;
 const RESERVOIR = 10_000;
-const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?$/;
+const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?$/;
 const MAX_START_RETRIES = 2;
 
 export class VerifierPool {
@@ -219,10 +219,12 @@ export class VerifierPool {
     }
     if (!PLAIN_NUMBER.test(gold)) return null;
     const e = extract(item.response, item.format, this.verifyOpts);
-    if (e && !PLAIN_NUMBER.test(e.answer)) return null;
+    const gv = parseDecimal(gold);
+    const pv = e && PLAIN_NUMBER.test(e.answer) ? parseDecimal(e.answer) : null;
+    if (!gv || (e && !pv)) return null;
     this.s.inThreadItems++;
-    if (!e) return { correct: false, verdict: 'no_answer', extracted: null, ms: performance.now() - t0 };
-    const correct = ratEq(parseDecimal(gold)!, parseDecimal(e.answer)!);
+    if (!e || !pv) return { correct: false, verdict: 'no_answer', extracted: null, ms: performance.now() - t0 };
+    const correct = ratEq(gv, pv);
     return { correct, verdict: correct ? 'correct' : 'wrong', extracted: e.answer, ms: performance.now() - t0 };
   }
 

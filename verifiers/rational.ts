@@ -146,13 +146,20 @@ export function binomial(n: number, k: number): bigint {
   return r;
 }
 
+/** Longest number literal read exactly, and largest exponent in "1.2e5" notation. */
+export const MAX_LITERAL_CHARS = 2000;
+export const MAX_DECIMAL_EXPONENT = 1000;
+
 /**
  * Parse a plain decimal literal exactly: "-12", "3.25", ".5", "1.2e-5".
  * Returns null when the text is not such a literal.
  */
 export function parseDecimal(s: string): Rat | null {
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,6}))?$/.exec(s);
+  // Size guard: BigInt parsing is superlinear, and 1e999999 would be a 3.3-million-bit integer.
+  if (s.length > MAX_LITERAL_CHARS) return null;
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/.exec(s);
   if (!m) return null;
+  if (m[4] && Math.abs(parseInt(m[4], 10)) > MAX_DECIMAL_EXPONENT) return null;
   const intPart = m[2] ?? '';
   const frac = m[3] ?? '';
   if (intPart === '' && frac === '') return null;

@@ -14,7 +14,7 @@ export interface VerifyResult {
 }
 
 /** Plain numbers (the usual GSM8K case) are compared exactly without the general parser. */
-const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?$/;
+const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?$/;
 
 /**
  * Verify one response against its gold answer. Synchronous and pure; never throws: an internal
@@ -30,8 +30,10 @@ export function verify(response: string, gold: string, format: AnswerFormat, opt
     if (!e) return { correct: false, verdict: 'no_answer', extracted: null };
     extracted = e.answer;
     let correct: boolean;
-    if (PLAIN_NUMBER.test(goldAnswer) && PLAIN_NUMBER.test(extracted)) {
-      correct = ratEq(parseDecimal(goldAnswer)!, parseDecimal(extracted)!);
+    const gv = PLAIN_NUMBER.test(goldAnswer) ? parseDecimal(goldAnswer) : null;
+    const pv = gv && PLAIN_NUMBER.test(extracted) ? parseDecimal(extracted) : null;
+    if (gv && pv) {
+      correct = ratEq(gv, pv);
     } else {
       correct = isEquivalent(goldAnswer, extracted);
     }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { shareIdentityOnWasm } from '../model/ops/kernels.js';
 
 /**
  * TensorFlow.js backend selection.
@@ -60,6 +61,7 @@ async function initWasm(): Promise<BackendInfo> {
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error("backend 'wasm' failed to initialise");
   await tf.ready();
+  shareIdentityOnWasm();
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT' as never);
   const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT' as never);
   return {

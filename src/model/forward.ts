@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelCore } from './core.js';
 import { blockedCausalAttention, blockMaskValues } from './ops/attention.js';
 import { embed, gelu, norm } from './ops/basic.js';
-import { constMatMul, linear } from './ops/linear.js';
+import { linear } from './ops/linear.js';
 import { oneHotF32 } from './ops/consts.js';
+import { rope, rows } from './ops/kernels.js';
 
 /** A padded micro-batch: m rows of T token ids, row-major. */
 export interface TokenGrid {
@@ -53,7 +54,6 @@ export function forwardBlocked(core: ModelCore, grid: TokenGrid, opts: ForwardOp
   }
   x = drop(x, 0);
   const { cos, sin } = core.qkvTables(m, T, grid.positions ?? null);
-  const { r, rT } = core.rotate();
   // sequences per attention block: enough rows for the 2-D products to amortise per-op overhead
   const g = Math.max(1, Math.min(m, Math.floor(core.attnBlockRows / T)));
   const pads = grid.pads;
@@ -70,14 +70,11 @@ export function forwardBlocked(core: ModelCore, grid: TokenGrid, opts: ForwardOp
     const qkv = linear(h1, core.p(`${pre}.attn.c_attn.weight`) as tf.Tensor as tf.Tensor2D, core.opt(`${pre}.attn.c_attn.bias`) as tf.Tensor1D | null);
     // [N, 3d] → [3, H, N, hd] → rows ordered (part, head, seq, t)
     const hm = tf.reshape(tf.transpose(tf.reshape(qkv, [N, 3, H, hd]), [1, 2, 0, 3]), [3 * H * N, hd]) as tf.Tensor2D;
-    const rot = sin ? (tf.add(tf.mul(hm, cos), tf.mul(constMatMul(hm, r, rT), sin)) as tf.Tensor2D) : (tf.mul(hm, cos) as tf.Tensor2D);
+    const rot = sin ? rope(hm, cos, sin, 2 * H * N) : (tf.mul(hm, cos) as tf.Tensor2D);
     if (opts.collectKV) {
-      kv.push({
-        k: tf.gather(rot, core.consts.range(H * N, H * N)) as tf.Tensor2D,
-        v: tf.gather(rot, core.consts.range(2 * H * N, H * N)) as tf.Tensor2D,
-      });
+      kv.push({ k: rows(rot, H * N, H * N), v: rows(rot, 2 * H * N, H * N) });
     }
-    const att = blockedCausalAttention(rot, H, m, T, g, blockMask, core.consts);
+    const att = blockedCausalAttention(rot, H, m, T, g, blockMask);
     const o = tf.reshape(tf.transpose(tf.reshape(att, [H, N, hd]), [1, 0, 2]), [N, d]) as tf.Tensor2D;
     const a = linear(o, core.p(`${pre}.attn.c_proj.weight`) as tf.Tensor as tf.Tensor2D, core.opt(`${pre}.attn.c_proj.bias`) as tf.Tensor1D | null);
     x = tf.add(x, drop(a, 2 * i + 1)) as tf.Tensor2D;

@@ -14,6 +14,7 @@ import { logSoftmaxRow, sampleRow } from './sampling.js';
 import { CharTokenizer } from './tokenizers/char.js';
 import type { Tokenizer } from './tokenizers/types.js';
 import './objectives/nll.js';
+import { shareIdentityOnWasm } from './ops/kernels.js';
 
 /** Which forward implementation runs: 'blocked' (fast on wasm/cpu) or 'reference' (plain batched tfjs). */
 export type ForwardImpl = 'blocked' | 'reference';
@@ -124,6 +125,7 @@ export class Policy {
     this.tokenizer = tokenizer;
     this.impl = impl;
     this.rng = new Rng(`dropout:${seed}`);
+    if (tf.getBackend() === 'wasm') shareIdentityOnWasm();
     if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
       throw new Error(`tokenizer has ${tokenizer.vocabSize} ids but the model's vocabSize is ${config.vocabSize}`);
     }

@@ -216,7 +216,11 @@ function sanitize(s: string): string {
 }
 
 function schemeLabel(v: SchemeValue): string {
-  return typeof v === 'string' ? v : v.name;
+  if (typeof v === 'string') return looksLikePath(v) ? path.basename(v).replace(/\.(ya?ml|json)$/i, '') : v;
+  const parts = [schemeLabel(v.name)];
+  for (const [k, pv] of Object.entries(v.params ?? {})) parts.push(`${k}=${formatValue(pv)}`);
+  if (v.weight !== undefined) parts.push(`weight=${v.weight}`);
+  return parts.join('_');
 }
 
 function cartesian(grid: Record<string, unknown[]>): Record<string, unknown>[] {

@@ -140,7 +140,9 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
       const maxRounds = cfg.dynamic_sampling === 'off' ? 1 : 1 + cfg.dynamic_sampling_max_batches;
       while (kept.problems.length < want && rounds < maxRounds) {
         const batchProblems = nextProblems(state, problems, want, rng);
-        const scored = await sampleAndVerify(runtime, pool, batchProblems, budget, cfg, rng, timing, groupsSampled);
+        // Per-problem budgets (difficulty-aware DLER tightens the budget on problems the policy has mastered).
+        const budgets = batchProblems.map((p) => pipelineBudget(specs, state.rewardStates, { ...ctx, problemId: p.id }));
+        const scored = await sampleAndVerify(runtime, pool, batchProblems, budgets, cfg, rng, timing, groupsSampled);
         groupsSampled += batchProblems.length;
         all.push(...scored);
         rounds++;
@@ -259,7 +261,7 @@ async function sampleAndVerify(
   runtime: PolicyRuntime,
   pool: VerifierPool,
   problems: Problem[],
-  budget: number,
+  budgets: number[],
   cfg: TrainConfig,
   rng: Rng,
   timing: { sample: number; verify: number },
@@ -275,7 +277,8 @@ async function sampleAndVerify(
     const chunkProblems = problems.slice(g0, g0 + groupsPerChunk);
     const chunkPrompts = prompts.slice(g0 * G, (g0 + chunkProblems.length) * G);
     const ts = performance.now();
-    const samples = await runtime.sample(chunkPrompts.map((p) => p.prompt), budget, cfg.rollout, rng);
+    const chunkBudgets = chunkPrompts.map((_, i) => budgets[g0 + Math.floor(i / G)]!);
+    const samples = await runtime.sample(chunkPrompts.map((p) => p.prompt), chunkBudgets, cfg.rollout, rng);
     timing.sample += (performance.now() - ts) / 1000;
     const rollouts = samples.map((s, i) => {
       const p = chunkPrompts[i]!;
@@ -286,7 +289,7 @@ async function sampleAndVerify(
         logprobs: s.logprobs,
         length: s.length,
         finishReason: s.finishReason,
-        budget,
+        budget: chunkBudgets[i]!,
         text: s.text,
         promptTokens: s.promptTokens,
       };

@@ -143,13 +143,13 @@ export class PolicyRuntime {
 
   async sample(
     prompts: string[],
-    budget: number,
+    budget: number | number[],
     o: { temperature: number; top_p: number; top_k: number },
     rng: Rng,
     greedy = false,
   ): Promise<SampledText[]> {
     const enc = prompts.map((p) => this.encodePrompt(p));
-    const budgets = enc.map((e) => Math.min(budget, this.contextLength - e.length));
+    const budgets = enc.map((e, i) => Math.min(Array.isArray(budget) ? budget[i]! : budget, this.contextLength - e.length));
     enc.forEach((e, i) => {
       if (budgets[i]! <= 0) throw new Error(`prompt ${i} is ${e.length} tokens long; it leaves no room in the ${this.contextLength}-token context`);
     });

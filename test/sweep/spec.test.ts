@@ -166,7 +166,7 @@ describe('planSweep', () => {
       { ...opts, registry: withPresets },
     );
     const [d, h, d0] = plan.runs;
-    expect(plan.runs.map((r) => r.name)).toEqual(['dler_paper', 'hapo', 'dler_paper-2']);
+    expect(plan.runs.map((r) => r.name)).toEqual(['dler_paper', 'hapo', 'dler_paper_penalty_coef=0']);
     expect(d!.scheme).toBe('dler_paper');
     expect(d!.config.rewards).toEqual([{ name: 'dler', weight: 1, params: { penalty_coef: 0.1 } }]); // the preset's list replaces the base's
     expect(d!.config.advantage).toBe('reinforce_pp_baseline');

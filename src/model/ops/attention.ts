@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { customOp, type ConstCache } from './consts.js';
+import { customOp } from './consts.js';
+import { cols, rows, softmaxGrad } from './kernels.js';
 
 /**
  * Causal self-attention over head-major rows, computed block by block with plain 2-D matMuls.
@@ -15,8 +16,9 @@ import { customOp, type ConstCache } from './consts.js';
  *
  * Why blocks at all: tfjs-wasm runs batched or transposed matMuls in a scalar loop (~1 GFLOP/s) but
  * plain 2-D ones through XNNPACK (10-30 GFLOP/s), and its Slice copies the whole input per call,
- * while Gather copies only the rows it returns. So each block is gathered, attended with 2-D
- * products, and the hand-written backward does the same; the tape records a single op.
+ * and Gather walks every element. So each block is cut out, attended with 2-D
+ * products, and the hand-written backward does the same; the tape records a single op. Row and
+ * column ranges are single memcpys (ops/kernels.ts); Kᵀ and Vᵀ are transposed once for all blocks.
  *
  * `blockMask(j, rows)` returns the additive [rows, rows] mask of block j (0 = visible, -1e9 hidden;
  * -1e9 rather than -inf so a fully hidden padding row stays finite).
@@ -28,47 +30,51 @@ export function blockedCausalAttention(
   T: number,
   g: number,
   blockMask: (j: number, rows: number) => tf.Tensor2D,
-  consts: ConstCache,
 ): tf.Tensor2D {
   const N = m * T;
+  const HN = H * N;
   const nBlocks = Math.ceil(m / g);
-  const blocks: { j: number; rows: number; off: number }[] = [];
-  for (let j = 0; j < nBlocks; j++) blocks.push({ j, rows: Math.min(g, m - j * g) * T, off: j * g * T });
-  if (qkv.shape[0] !== 3 * H * N) throw new Error(`blockedCausalAttention: qkv has ${qkv.shape[0]} rows, expected ${3 * H * N}`);
+  const blocks: { j: number; n: number; off: number }[] = [];
+  for (let j = 0; j < nBlocks; j++) blocks.push({ j, n: Math.min(g, m - j * g) * T, off: j * g * T });
+  if (qkv.shape[0] !== 3 * HN) throw new Error(`blockedCausalAttention: qkv has ${qkv.shape[0]} rows, expected ${3 * HN}`);
   const f = customOp<[tf.Tensor2D], tf.Tensor2D>((x, save) => {
+    // Kᵀ of all heads at once, [hd, H·N]: a block's Kᵀ is then a column range (no per-block transpose)
+    const kT = tf.transpose(rows(x, HN, HN)) as tf.Tensor2D;
     const outs: tf.Tensor2D[] = [];
-    const keep: tf.Tensor[] = [];
+    const probs: tf.Tensor2D[] = [];
     for (let h = 0; h < H; h++) {
-      for (const { j, rows, off } of blocks) {
-        const q = tf.gather(x, consts.range(h * N + off, rows)) as tf.Tensor2D;
-        const k = tf.gather(x, consts.range((H + h) * N + off, rows)) as tf.Tensor2D;
-        const v = tf.gather(x, consts.range((2 * H + h) * N + off, rows)) as tf.Tensor2D;
-        const s = tf.add(tf.matMul(q, tf.transpose(k)), blockMask(j, rows)) as tf.Tensor2D;
+      for (const { j, n, off } of blocks) {
+        const q = rows(x, h * N + off, n);
+        const s = tf.add(tf.matMul(q, cols(kT, h * N + off, n)), blockMask(j, n)) as tf.Tensor2D;
         const p = tf.softmax(s) as tf.Tensor2D;
-        outs.push(tf.matMul(p, v) as tf.Tensor2D);
-        keep.push(q, k, v, p);
+        outs.push(tf.matMul(p, rows(x, (2 * H + h) * N + off, n)) as tf.Tensor2D);
+        probs.push(p);
       }
     }
-    save(keep);
+    save([x, ...probs]);
     return {
       value: outs.length === 1 ? outs[0]! : (tf.concat(outs, 0) as tf.Tensor2D),
       gradFunc: (dO: tf.Tensor, saved: tf.Tensor[]) => {
+        const xs = saved[0] as tf.Tensor2D;
+        const d = dO as tf.Tensor2D;
+        // Vᵀ of all heads once, so dp needs no per-block transpose
+        const vT = tf.transpose(rows(xs, 2 * HN, HN)) as tf.Tensor2D;
         const dq: tf.Tensor2D[] = [];
         const dk: tf.Tensor2D[] = [];
         const dv: tf.Tensor2D[] = [];
         let i = 0;
         for (let h = 0; h < H; h++) {
-          for (const { rows, off } of blocks) {
-            const [q, k, v, p] = saved.slice(4 * i, 4 * i + 4) as tf.Tensor2D[];
-            const dOb = tf.gather(dO as tf.Tensor2D, consts.range(h * N + off, rows)) as tf.Tensor2D;
-            // o = p·v  →  dv = pᵀ·dO, dp = dO·vᵀ
-            dv.push(tf.matMul(tf.transpose(p!), dOb) as tf.Tensor2D);
-            const dp = tf.matMul(dOb, tf.transpose(v!));
-            // softmax backward: ds = p ⊙ (dp - rowsum(dp ⊙ p))
-            const ds = tf.mul(p!, tf.sub(dp, tf.sum(tf.mul(dp, p!), 1, true))) as tf.Tensor2D;
+          for (const { n, off } of blocks) {
+            const p = saved[1 + i] as tf.Tensor2D;
+            const at = h * N + off;
+            const dOb = rows(d, at, n);
+            // o = p·v  →  dv = pᵀ·dO, dp = dO·vᵀ. (pᵀ·dO with an explicit transpose beats dOᵀ·p:
+            // XNNPACK repacks the right operand every call, and [n, hd] packs faster than [n, n].)
+            dv.push(tf.matMul(tf.transpose(p), dOb) as tf.Tensor2D);
+            const ds = softmaxGrad(p, tf.matMul(dOb, cols(vT, at, n)) as tf.Tensor2D);
             // s = q·kᵀ  →  dq = ds·k, dk = dsᵀ·q
-            dq.push(tf.matMul(ds, k!) as tf.Tensor2D);
-            dk.push(tf.matMul(tf.transpose(ds), q!) as tf.Tensor2D);
+            dq.push(tf.matMul(ds, rows(xs, HN + at, n)) as tf.Tensor2D);
+            dk.push(tf.matMul(tf.transpose(ds), rows(xs, at, n)) as tf.Tensor2D);
             i++;
           }
         }

@@ -64,3 +64,26 @@ export function oneHotF32(ids: ArrayLike<number>, depth: number): tf.Tensor2D {
   }
   return tf.tensor2d(v, [ids.length, depth]);
 }
+
+const scalars = new Map<number, tf.Scalar>();
+let scalarsBackend = '';
+
+/**
+ * A kept scalar constant. `tf.mul(x, 0.5)` uploads a fresh scalar tensor on every call (an
+ * allocation plus a kernel launch on wasm); hot paths use sc(0.5) instead. Rebuilt if the backend
+ * changes.
+ */
+export function sc(v: number): tf.Scalar {
+  const b = tf.getBackend();
+  if (b !== scalarsBackend) {
+    for (const t of scalars.values()) if (!t.isDisposed) t.dispose();
+    scalars.clear();
+    scalarsBackend = b;
+  }
+  let t = scalars.get(v);
+  if (!t) {
+    t = tf.keep(tf.scalar(v));
+    scalars.set(v, t);
+  }
+  return t;
+}

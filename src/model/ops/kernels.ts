@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { customOp } from './consts.js';
 
 /**
  * Small custom kernels for the wasm and cpu backends that tfjs lacks or implements expensively:
@@ -39,19 +40,54 @@ const bodies: Record<string, Body> = {
   LaconicCols: ([x], [s], { start, cols }) => ({
     shape: [s![0]!, cols!],
     fill: (out) => {
-      const [R, C] = s as [number, number];
-      for (let r = 0; r < R; r++) out.set(x!.subarray(r * C + start!, r * C + start! + cols!), r * cols!);
+      const R = s![0]!;
+      const C = s![1]!;
+      const a = start!;
+      const n = cols!;
+      const xv = x!;
+      for (let r = 0; r < R; r++) out.set(xv.subarray(r * C + a, r * C + a + n), r * n);
     },
   }),
   LaconicSoftmaxGrad: ([p, dp], [s]) => ({
     shape: s!,
     fill: (out) => {
-      const [R, C] = s as [number, number];
+      const R = s![0]!;
+      const C = s![1]!;
+      const pv = p!;
+      const dv = dp!;
       for (let r = 0; r < R; r++) {
         const o = r * C;
         let dot = 0;
-        for (let c = 0; c < C; c++) dot += p![o + c]! * dp![o + c]!;
-        for (let c = 0; c < C; c++) out[o + c] = p![o + c]! * (dp![o + c]! - dot);
+        for (let c = o; c < o + C; c++) dot += pv[c]! * dv[c]!;
+        for (let c = o; c < o + C; c++) out[c] = pv[c]! * (dv[c]! - dot);
+      }
+    },
+  }),
+  // y = x ⊙ cos + sign · rotate_half(x) ⊙ sin on the first `ropeRows` rows, y = x ⊙ cos below them.
+  // rotate_half([x1, x2]) = [−x2, x1]; sign −1 gives the backward pass (Rᵀ = −R, and sin has equal
+  // halves so rotate_half commutes with ⊙ sin).
+  LaconicRope: ([x, cos, sin], [s], { ropeRows, sign }) => ({
+    shape: s!,
+    fill: (out) => {
+      const R = s![0]!;
+      const D = s![1]!;
+      const half = D >> 1;
+      const xv = x!;
+      const cv = cos!;
+      const sv = sin!;
+      const sg = sign!;
+      for (let r = 0; r < R; r++) {
+        const o = r * D;
+        if (r >= ropeRows!) {
+          for (let j = o; j < o + D; j++) out[j] = xv[j]! * cv[j]!;
+          continue;
+        }
+        for (let j = 0; j < half; j++) {
+          const a = o + j;
+          const b = a + half;
+          out[a] = xv[a]! * cv[a]! - sg * xv[b]! * sv[a]!;
+          out[b] = xv[b]! * cv[b]! + sg * xv[a]! * sv[b]!;
+        }
       }
     },
   }),
@@ -111,6 +147,27 @@ export function cols(x: tf.Tensor2D, start: number, n: number): tf.Tensor2D {
   if (start === 0 && n === x.shape[1]) return x.clone();
   if (hasKernel('LaconicCols')) return tf.engine().runKernel('LaconicCols', { x }, { start, cols: n }) as tf.Tensor2D;
   return tf.slice(x, [0, start], [x.shape[0], n]);
+}
+
+/**
+ * RoPE on head-major rows: x ⊙ cos + rotate_half(x) ⊙ sin for rows < ropeRows (q and k), x ⊙ cos for the
+ * rest (v, where cos = 1). One pass in both directions instead of a matMul and three elementwise ops.
+ */
+export function rope(x: tf.Tensor2D, cos: tf.Tensor2D, sin: tf.Tensor2D, ropeRows: number): tf.Tensor2D {
+  const f = customOp<[tf.Tensor2D], tf.Tensor2D>((xi) => ({
+    value: ropeRaw(xi, cos, sin, ropeRows, 1),
+    gradFunc: (dy) => ropeRaw(dy as tf.Tensor2D, cos, sin, ropeRows, -1),
+  }));
+  return f(x);
+}
+
+function ropeRaw(x: tf.Tensor2D, cos: tf.Tensor2D, sin: tf.Tensor2D, ropeRows: number, sign: number): tf.Tensor2D {
+  if (hasKernel('LaconicRope')) return tf.engine().runKernel('LaconicRope', { x, cos, sin }, { ropeRows, sign }) as tf.Tensor2D;
+  const half = x.shape[1] / 2;
+  const [x1, x2] = tf.split(x, [half, half], 1) as [tf.Tensor2D, tf.Tensor2D];
+  const rot = sign > 0 ? tf.concat([tf.neg(x2), x1], 1) : tf.concat([x2, tf.neg(x1)], 1);
+  const ropeMask = tf.concat([tf.ones([ropeRows, 1]), tf.zeros([x.shape[0] - ropeRows, 1])], 0);
+  return tf.add(tf.mul(x, cos), tf.mul(tf.mul(rot, sin), ropeMask));
 }
 
 /** Softmax backward along the last axis of 2-D p: p ⊙ (dp − rowsum(dp ⊙ p)). */
