@@ -16,6 +16,11 @@ import { intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
 
 const BATCH = 16;
 
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
+
 async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, args: Record<string, string | true>): Promise<void> {
   const cfg = MODEL_PRESETS[name];
   const steps = intArg(args, 'steps', 5);
@@ -30,16 +35,20 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, ar
 
   await policy.trainStep(batch, obj, { microBatchSize: mbs }); // warm-up: shapes, caches, XNNPACK packing
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) await policy.trainStep(batch, obj, { microBatchSize: mbs });
   const trainS = (performance.now() - t0) / 1000;
+  const trainCpu = cpuSeconds(c0);
 
   const newTokens = Math.min(128, T - 1);
   const prompts = Array.from({ length: sampleBatch }, () => [1]);
   const sopts = { temperature: 1, stopTokens: [] as number[], maxNewTokens: newTokens, batchSize: sampleBatch };
   await policy.sample(prompts.slice(0, 2), { ...sopts, maxNewTokens: 4, rng: new Rng(2) });
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   const out = await policy.sample(prompts, { ...sopts, rng: new Rng(3) });
   const sampleS = (performance.now() - t1) / 1000;
+  const sampleCpu = cpuSeconds(c1);
   const sampled = out.reduce((a, r) => a + r.length, 0);
 
   printResult({
@@ -49,6 +58,9 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, ar
     train_tokens_per_s: round((BATCH * T * steps) / trainS),
     sample_tokens_per_s: round(sampled / sampleS),
     peak_rss_mb: peakRssMb(),
+    // per CPU-second of this process: less sensitive to other processes sharing the cores
+    train_tokens_per_cpu_s: round((BATCH * T * steps) / trainCpu),
+    sample_tokens_per_cpu_s: round(sampled / sampleCpu),
     train_batch: `${BATCH}x${T}`,
     micro_batch: mbs,
     sample: `${sampleBatch}x${newTokens}`,

@@ -48,8 +48,21 @@ export type Node =
 
 const PREC: Record<string, number> = { add: 1, sub: 1, pm: 1, mul: 2, div: 2, neg: 3, pow: 4 };
 
+// Trees are immutable after parsing (and parses are cached), so derived facts are memoised.
+const shown = new WeakMap<Node, string>();
+const symbolsOf = new WeakMap<Node, string[]>();
+
 /** A canonical, unambiguous rendering; equal strings mean structurally identical answers. */
 export function show(n: Node): string {
+  let s = shown.get(n);
+  if (s === undefined) {
+    s = render(n);
+    shown.set(n, s);
+  }
+  return s;
+}
+
+function render(n: Node): string {
   switch (n.k) {
     case 'num':
       return showRat(n.v);
@@ -147,15 +160,19 @@ export function children(n: Node): Node[] {
   }
 }
 
-/** Free variables (symbols), sorted. */
+/** Free variables (symbols), sorted. The array is shared: do not modify it. */
 export function freeSymbols(n: Node): string[] {
+  const hit = symbolsOf.get(n);
+  if (hit) return hit;
   const out = new Set<string>();
   const walk = (x: Node): void => {
     if (x.k === 'sym') out.add(x.name);
     for (const c of children(x)) walk(c);
   };
   walk(n);
-  return [...out].sort();
+  const list = [...out].sort();
+  symbolsOf.set(n, list);
+  return list;
 }
 
 /** Whether the tree contains a node of the given kind. */

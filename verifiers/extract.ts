@@ -68,13 +68,13 @@ export function extractAnswer(response: string, format: AnswerFormat, opts: Extr
  * separators, decimals, a fraction a/b. Returns the plain form ("-1234.5", "3/4").
  */
 const NUMBER_IN_PROSE =
-  /(?:^|[^\w.])([-\u2212]?)\s?(?:\\?\$|[€£¥₹])?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d{1,4}(?![\w]))?|\.\d+)(?:\s*\/\s*(\d+)(?![\d.]))?/;
+  /(?:^|[^\w.])([-\u2212]?)\s?(?:\\?\$|[€£¥₹])?\s?((?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u2009\u202f]\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:[eE][+-]?\d+(?![a-zA-Z]))?|\.\d+)(?:\s*\/\s*(\d+)(?![\d.]))?/;
 
 export function firstNumber(s: string): string | null {
   const m = NUMBER_IN_PROSE.exec(s);
   if (!m) return null;
   const sign = m[1] ? '-' : '';
-  const value = m[2]!.replace(/,/g, '');
+  const value = m[2]!.replace(/[,\s\u00a0\u2009\u202f]/g, '');
   return sign + (value.startsWith('.') ? '0' + value : value) + (m[3] ? `/${m[3]}` : '');
 }
 
@@ -92,6 +92,13 @@ function leadingNumberWords(s: string): string | null {
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** A LaTeX command before the first digit (`\frac{3}{4}`, `\sqrt{2}`): read as LaTeX, not prose. */
+function isLatexFirst(s: string): boolean {
+  const d = s.search(/\d/);
+  const b = s.indexOf('\\');
+  return b >= 0 && (d < 0 || b < d) && /\\(?:d?frac|sqrt|pi|text|boxed)/.test(s);
+}
 
 /** The last number in the text, scanning backwards (linear, no regex over the whole text). */
 export function lastNumber(text: string): Extraction | null {
@@ -134,7 +141,7 @@ function hashAnswer(text: string, numeric: boolean): Extraction | null {
   if (nl >= 0) seg = seg.slice(0, nl);
   seg = seg.trim();
   if (seg === '') return null;
-  if (numeric) {
+  if (numeric && !isLatexFirst(seg)) {
     const n = firstNumber(seg) ?? leadingNumberWords(seg);
     return n === null ? null : { answer: n, source: 'hash' };
   }
@@ -281,7 +288,9 @@ function phraseAnswer(text: string, numeric: boolean): Extraction | null {
   if (seg.includes('\\boxed') || seg.includes('\\fbox')) return null;
   const math = delimitedMath(seg);
   if (numeric) {
-    const s = math ?? sentence(seg);
+    if (math !== null && /\d/.test(math)) return { answer: math, source };
+    const s = sentence(seg);
+    if (isLatexFirst(s)) return { answer: s, source };
     const n = firstNumber(s) ?? leadingNumberWords(s.replace(/^(?:is|are|be)\s+/i, ''));
     return n === null ? null : { answer: n, source };
   }

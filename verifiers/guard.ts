@@ -44,7 +44,28 @@ function ratLog10(v: Rat): number {
   return (bitLength(v.n) - bitLength(v.d)) * LOG10_2;
 }
 
+/** 0, 1 or -1 written as a literal (possibly negated): powers of these stay small. */
+function isUnitOrZero(n: Node): boolean {
+  if (n.k === 'neg') return isUnitOrZero(n.a);
+  return n.k === 'num' && (n.v.n === 0n || (n.v.d === 1n && (n.v.n === 1n || n.v.n === -1n)));
+}
+
+const assessed = new WeakMap<Node, Assessment>();
+
 export function assess(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
+  // Without variables the answer depends on the (immutable, cached) tree alone.
+  if (env === undefined) {
+    let a = assessed.get(node);
+    if (!a) {
+      a = assessTree(node);
+      assessed.set(node, a);
+    }
+    return a;
+  }
+  return assessTree(node, env);
+}
+
+function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
   let numericOk = true;
   let exactOk = true;
   let reason: string | undefined;
@@ -121,6 +142,10 @@ export function assess(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
         const b = walk(n.b, inTrig);
         // |exponent| bound: the double value when known, else from its magnitude bound.
         const bAbs = Number.isFinite(b.val) ? Math.abs(b.val) : b.hi > 300 ? Infinity : Math.pow(10, b.hi);
+        // A base of exactly ±1 (or 0) stays small whatever the exponent.
+        if (isUnitOrZero(n.a)) {
+          return { hi: 0.31, lo: -0.31, bits: a.bits, val: NaN };
+        }
         const baseMag = Math.max(Math.abs(a.hi), Math.abs(a.lo));
         const m = bAbs === 0 ? 0 : bAbs * baseMag;
         const bits = !Number.isFinite(b.bits) ? Infinity : bAbs * Math.max(a.bits, 1) + b.bits;

@@ -67,14 +67,15 @@ export function normaliseLatex(input: string): string {
   // Degree signs in every spelling become one marker the tokenizer knows.
   s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])|\u00B0|\^\s*\{\s*\u00B0\s*\}/g, '°');
   s = s.replace(/\\%|%/g, ' ');
-  // Markdown emphasis around an answer (**42**).
-  s = s.replace(/\*\*|__/g, ' ');
+  // Markdown emphasis around an answer (**42**), but not Python's power (2**10).
+  s = s.replace(/(?<!\w)\*\*|\*\*(?!\w)/g, ' ');
   s = s.replace(/\\(?:mathrm|textrm|textnormal|mathsf|mathit|textit|textsf|textup|mbox|hbox)(?![a-zA-Z])/g, '\\text');
   s = s.replace(/\\(?:textbf|mathbf|boldsymbol|bm)(?![a-zA-Z])/g, '\\text');
   s = s.replace(/\s+/g, ' ').trim();
   // Trailing sentence punctuation ("5." "x = 3;") is not part of the answer.
-  s = s.replace(/(?:\s*[.,;:])+$/, '').trim();
-  return s;
+  let end = s.length;
+  while (end > 0 && ' .,;:'.includes(s[end - 1]!)) end--;
+  return s.slice(0, end);
 }
 
 /**

@@ -19,12 +19,13 @@ import { tokenize, UNIT_WORDS, type Tok } from './tokenize.js';
  *  - Words or `\text{}` after an expression are units and dropped; an answer that is only words is text.
  */
 export function parseAnswer(input: string): Node {
+  if (input.length > 2 * LIMITS.maxAnswerChars) throw new GuardError('answer too long to parse');
   const s = normaliseLatex(input);
   if (s.length > LIMITS.maxAnswerChars) throw new GuardError('answer too long to parse');
   if (s === '') throw new ParseError('empty answer');
   const toks = tokenize(s);
   if (toks.length === 0) throw new ParseError('empty answer');
-  if (isTextOnly(toks)) return { k: 'text', value: textOf(toks) };
+  if (isTextOnly(toks)) return { k: 'text', value: s };
   return new Parser(toks).top();
 }
 
@@ -39,13 +40,6 @@ function isTextOnly(toks: Tok[]): boolean {
   return words > 0;
 }
 
-function textOf(toks: Tok[]): string {
-  return toks
-    .map((t) => ('s' in t ? t.s : ''))
-    .join(' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
 
 const RELOPS: Record<string, RelOp> = { '=': '=', '<': '<', '>': '>', '<=': '<=', '>=': '>=', '!=': '!=', in: 'in' };
 const INVERSE: Partial<Record<string, FnName>> = { sin: 'asin', cos: 'acos', tan: 'atan' };
@@ -56,6 +50,14 @@ function num(lit: string, v: Rat): Node {
 
 function isIntLit(n: Node): n is { k: 'num'; v: Rat; lit: string } {
   return n.k === 'num' && n.v.d === 1n && n.v.n >= 0n && /^\d+$/.test(n.lit);
+}
+
+/** whole + num/den as one literal; a negated whole negates the whole mixed number (-3 1/2 = -7/2). */
+function mixed(whole: Node, n: string, frac: Rat, d: string): Node {
+  const negative = whole.k === 'neg';
+  const w = (negative ? (whole as { a: Node }).a : whole) as { v: Rat; lit: string };
+  const lit = num(`${w.lit} ${n}/${d}`, ratAdd(w.v, frac));
+  return negative ? { k: 'neg', a: lit } : lit;
 }
 
 /** Value of a repeating decimal such as 0.1\overline{6} = 1/6. */
@@ -176,7 +178,8 @@ class Parser {
   private term(): Node {
     this.enter();
     let left = this.unary();
-    let bare = isIntLit(left); // a lone integer so far: may start a mixed number
+    // A lone (possibly negated) integer so far: may start a mixed number.
+    let bare = isIntLit(left) || (left.k === 'neg' && isIntLit(left.a));
     for (;;) {
       const t = this.peek();
       if (t === undefined) break;
@@ -190,22 +193,18 @@ class Parser {
         this.skipUnit();
       } else if (bare && t.t === 'num' && t.sp && /^\d+$/.test(t.s) && this.isOp('/', 1) && this.peek(2)?.t === 'num') {
         // Plain mixed number "3 1/2".
-        const whole = left as { v: Rat; lit: string };
-        const n = this.peek()!;
+        const n = this.peek()! as { s: string };
         const d = this.peek(2)! as { s: string };
-        if (!/^\d+$/.test(d.s)) break;
+        if (!/^\d+$/.test(d.s) || /^0+$/.test(d.s)) break;
         this.pos += 3;
-        const frac = rat(BigInt((n as { s: string }).s), BigInt(d.s));
-        if (frac.n === 0n || (n as { s: string }).s === '0') throw new ParseError('bad mixed number');
-        left = num(`${whole.lit} ${(n as { s: string }).s}/${d.s}`, ratAdd(whole.v, frac));
+        left = mixed(left, n.s, rat(BigInt(n.s), BigInt(d.s)), d.s);
       } else if (this.startsImplicit(t)) {
         if (t.t === 'num' && this.toks[this.pos - 1]?.t === 'num') throw new ParseError('two numbers in a row');
         const right = this.power();
         if (bare && right.k === 'div' && isIntLit(right.a) && isIntLit(right.b) && t.t === 'cmd' && t.s === 'frac') {
           // LaTeX mixed number 3\frac{1}{2}.
-          const whole = left as { v: Rat; lit: string };
           if (right.b.v.n === 0n) throw new ParseError('zero denominator');
-          left = num(`${whole.lit} ${right.a.lit}/${right.b.lit}`, ratAdd(whole.v, ratDiv(right.a.v, right.b.v)));
+          left = mixed(left, right.a.lit, ratDiv(right.a.v, right.b.v), right.b.lit);
         } else {
           const call = t.t === 'op' && t.s === '(' && (left.k === 'sym' || (left.k === 'pow' && left.a.k === 'sym'));
           left = this.mk(call ? { k: 'mul', a: left, b: right, call } : { k: 'mul', a: left, b: right });

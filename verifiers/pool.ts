@@ -9,7 +9,7 @@ import { normalizeGold } from './gold.js';
 import { eq as ratEq, parseDecimal } from './rational.js';
 
 /**
- * A pool of verifier threads (piscina) with a hard wall-clock timeout per task.
+ * A pool of verifier threads (piscina) with a hard wall-clock timeout per item.
  *
  * Timing: piscina's own abort deadline would count the time a task waits in its queue (and the
  * time a fresh worker spends loading), so the pool keeps at most `threads` tasks in flight itself
@@ -28,7 +28,10 @@ import { eq as ratEq, parseDecimal } from './rational.js';
 export interface VerifierPoolOptions {
   /** Worker threads (default os.availableParallelism()). 0 verifies in the calling thread. */
   threads?: number;
-  /** Wall-clock limit per task in ms, from the moment it starts running (default 2000). */
+  /**
+   * Wall-clock limit in ms for each item, counted from the moment it starts running in a worker
+   * (never while queued or while a worker loads); default 2000.
+   */
   timeoutMs?: number;
   /** Most items per task (default 64; smaller batches are split evenly over the threads). */
   chunkSize?: number;
@@ -107,6 +110,7 @@ export class VerifierPool {
   private readonly verifyOpts: VerifyOptions;
   private readonly piscina: Piscina | null;
   private readonly queue: Job[] = [];
+  private readonly open = new Set<Batch>();
   private inFlight = 0;
   private closed = false;
   private readonly s = {
@@ -153,11 +157,13 @@ export class VerifierPool {
   /** Verify a batch; resolves with one result per item, in order. Never rejects for bad items. */
   verifyBatch(items: PoolItem[]): Promise<PoolResult[]> {
     if (this.closed) return Promise.reject(new Error('VerifierPool is closed'));
+    if (!Array.isArray(items)) return Promise.reject(new TypeError('VerifierPool.verifyBatch: items must be an array'));
     this.s.batches++;
     this.s.items += items.length;
     if (items.length === 0) return Promise.resolve([]);
     return new Promise<PoolResult[]>((resolve) => {
       const batch: Batch = { items, results: new Array(items.length), remaining: items.length, resolve };
+      this.open.add(batch);
       const pending: number[] = [];
       items.forEach((item, i) => {
         if (this.inThread === true) this.finish(batch, i, this.verifyHere(item));
@@ -190,11 +196,16 @@ export class VerifierPool {
     };
   }
 
-  /** Wait for the workers and stop them. Batches still running are abandoned. */
+  /** Stop the workers. Items of batches still running resolve with verdict 'error'. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    for (const batch of [...this.open]) {
+      for (let i = 0; i < batch.items.length; i++) {
+        if (batch.results[i] === undefined) this.finish(batch, i, { correct: false, verdict: 'error', extracted: null, ms: 0 });
+      }
+    }
     if (this.piscina) await this.piscina.destroy();
   }
 
@@ -234,7 +245,10 @@ export class VerifierPool {
     this.s.verdicts[r.verdict]++;
     if (this.times.length < RESERVOIR) this.times.push(r.ms);
     else this.times[this.timesPos++ % RESERVOIR] = r.ms;
-    if (--batch.remaining === 0) batch.resolve(batch.results as PoolResult[]);
+    if (--batch.remaining === 0) {
+      this.open.delete(batch);
+      batch.resolve(batch.results as PoolResult[]);
+    }
   }
 
   private pump(): void {

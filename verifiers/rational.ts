@@ -19,9 +19,12 @@ const REDUCE_BITS = 2048;
 export const ZERO: Rat = { n: 0n, d: 1n };
 export const ONE: Rat = { n: 1n, d: 1n };
 
+const SMALL = 2n ** 52n;
+
 export function bitLength(x: bigint): number {
   if (x < 0n) x = -x;
   if (x === 0n) return 0;
+  if (x < SMALL) return Math.floor(Math.log2(Number(x))) + 1;
   // toString(16) is linear; good enough for the sizes the guard lets through.
   const h = x.toString(16);
   return (h.length - 1) * 4 + (32 - Math.clz32(parseInt(h[0]!, 16)));

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { initBackend, type BackendChoice } from '../backend/index.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { heldOutProblems } from '../trainer/evalPolicy.js';
 import type { Problem } from '../types.js';
@@ -28,6 +29,8 @@ export interface CheckpointEvalOptions {
   unknownChars?: UnknownCharsPolicy;
   overlong?: OverlongPolicy;
   keepSamples?: boolean;
+  /** tfjs backend (default 'auto', as training). */
+  backend?: BackendChoice;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -75,9 +78,10 @@ function runBudget(cfg: Record<string, unknown> | null): number | undefined {
   return ev?.max_new_tokens ?? ro?.max_new_tokens ?? undefined;
 }
 
-export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<EvalResult & { checkpoint: string }> {
+export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<EvalResult & { checkpoint: string; backend: string }> {
   const ck = resolveCheckpoint(opts.checkpoint);
   const problems = problemsFor(opts.dataset, opts.count ?? 200, opts.seed ?? 0);
+  const be = await initBackend(opts.backend ?? 'auto');
   const { policy } = await loadCheckpoint(ck.dir);
   try {
     const tok = policy.tokenizer;
@@ -108,7 +112,7 @@ export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<E
           dataset: opts.dataset,
         },
       );
-      return { ...r, checkpoint: ck.dir };
+      return { ...r, checkpoint: ck.dir, backend: be.name };
     } finally {
       await pool.close();
     }

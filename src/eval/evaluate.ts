@@ -122,6 +122,8 @@ export interface EvalResult extends MetricsSummary {
   dropped_chars: string[];
   /** Prompts cut to fit the context (overlong 'truncate'). */
   prompts_truncated: number;
+  /** Sampled ids the tokenizer could not decode (skipped in the text; a model/tokenizer mismatch). */
+  undecodable_tokens: number;
   wall_s: number;
   /** Generated tokens per second of wall time (sampling and verifying together). */
   tokens_per_s: number;
@@ -239,6 +241,27 @@ export function fitPrompts(
   return { ids: out, truncated };
 }
 
+/**
+ * Decode a completion; ids the tokenizer cannot decode (a model whose embedding is wider than the
+ * tokenizer's vocabulary can sample them) are skipped and counted instead of aborting a long eval.
+ */
+function safeDecode(tokenizer: EvalTokenizer, ids: number[]): { text: string; bad: number } {
+  try {
+    return { text: tokenizer.decode(ids), bad: 0 };
+  } catch {
+    let text = '';
+    let bad = 0;
+    for (const id of ids) {
+      try {
+        text += tokenizer.decode([id]);
+      } catch {
+        bad++;
+      }
+    }
+    return { text, bad };
+  }
+}
+
 function stripStop(tokens: number[], finish: FinishReason, stop: ReadonlySet<number>): number[] {
   if (finish === 'stop' && tokens.length > 0 && stop.has(tokens[tokens.length - 1]!)) return tokens.slice(0, -1);
   return tokens;
@@ -276,6 +299,7 @@ export async function evaluate(
   const records: EvalSampleRecord[] = new Array(total);
   let done = 0;
   let generated = 0;
+  let undecodable = 0;
   const verifications: Promise<void>[] = [];
   for (let start = 0; start < total; start += batchSize) {
     const end = Math.min(total, start + batchSize);
@@ -291,7 +315,11 @@ export async function evaluate(
       greedy,
     });
     if (outs.length !== prompts.length) throw new Error(`evaluate: policy returned ${outs.length} completions for ${prompts.length} prompts`);
-    const texts = outs.map((o) => tokenizer.decode(stripStop(o.tokens, o.finishReason, stop)));
+    const texts = outs.map((o) => {
+      const d = safeDecode(tokenizer, stripStop(o.tokens, o.finishReason, stop));
+      undecodable += d.bad;
+      return d.text;
+    });
     for (const o of outs) generated += o.length;
     const items = outs.map((_, j) => {
       const p = problems[Math.floor((start + j) / k)]!;
@@ -334,6 +362,7 @@ export async function evaluate(
     prompts_with_dropped_chars: encoded.affected.length,
     dropped_chars: encoded.droppedChars,
     prompts_truncated: truncated,
+    undecodable_tokens: undecodable,
     wall_s: wall,
     tokens_per_s: wall > 0 ? generated / wall : 0,
   };

@@ -6,6 +6,7 @@ import { linear } from './ops/linear.js';
 import { ropeRow } from './ops/rope.js';
 import { roundUp } from './batching.js';
 import { oneHotF32, tidyObj } from './ops/consts.js';
+import { kvWriteK, normK, type DecodeGeometry, type DecodeStepInfo } from './ops/decodeKernels.js';
 
 /**
  * KV cache for incremental decoding: per layer, keys and values after RoPE, [B, H, t, hd], plus an
@@ -44,31 +45,47 @@ export function prefill(core: ModelCore, prompts: number[][]): { logits: tf.Tens
   const B = prompts.length;
   const H = core.config.nHeads;
   const hd = core.hd;
+  const { logits, kv, pads, P } = prefillRaw(core, prompts);
+  const maskVals = new Float32Array(B * P);
+  pads.forEach((pad, b) => maskVals.fill(-1e9, b * P, b * P + pad));
+  const cache = tidyObj(() => {
+    const toCache = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [H, B, P, hd]), [1, 0, 2, 3]) as tf.Tensor4D;
+    return {
+      k: kv.map((l) => toCache(l.k)),
+      v: kv.map((l) => toCache(l.v)),
+      keyMask: tf.tensor4d(maskVals, [B, 1, 1, P]),
+    };
+  });
+  tf.dispose(kv.flatMap((l) => [l.k, l.v]));
+  return { logits, cache };
+}
+
+/**
+ * The prefill itself: last-token logits [B, vocab] and every layer's keys/values head-major
+ * [H·B·P, hd] (prompt b occupies its row's last P - pads[b] positions).
+ */
+export function prefillRaw(
+  core: ModelCore,
+  prompts: number[][],
+): { logits: tf.Tensor2D; kv: { k: tf.Tensor2D; v: tf.Tensor2D }[]; pads: number[]; P: number } {
+  const B = prompts.length;
   const P = roundUp(Math.max(...prompts.map((p) => p.length)));
   const pads = prompts.map((p) => P - p.length);
   const ids = new Int32Array(B * P);
   const positions = new Int32Array(B * P);
-  const maskVals = new Float32Array(B * P);
   prompts.forEach((p, b) => {
     ids.set(p, b * P + pads[b]!);
     for (let t = 0; t < P; t++) positions[b * P + t] = Math.max(0, t - pads[b]!);
-    for (let t = 0; t < pads[b]!; t++) maskVals[b * P + t] = -1e9;
   });
-  return tidyObj(() => {
+  const out = tidyObj(() => {
     const res = forwardBlocked(core, { ids, m: B, T: P, positions, pads }, { collectKV: true });
     const last = tf.tensor1d(
       prompts.map((_, b) => b * P + P - 1),
       'int32',
     );
-    const logits = tf.gather(res.logits, last) as tf.Tensor2D;
-    const toCache = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [H, B, P, hd]), [1, 0, 2, 3]) as tf.Tensor4D;
-    const cache: KvCache = {
-      k: res.kv!.map((l) => toCache(l.k)),
-      v: res.kv!.map((l) => toCache(l.v)),
-      keyMask: tf.tensor4d(maskVals, [B, 1, 1, P]),
-    };
-    return { logits, cache };
+    return { logits: tf.gather(res.logits, last) as tf.Tensor2D, kv: res.kv! };
   });
+  return { ...out, pads, P };
 }
 
 /**
@@ -141,4 +158,162 @@ export function decodeStep(core: ModelCore, ids: Int32Array, positions: Int32Arr
   });
   disposeCache(cache);
   return out;
+}
+
+/**
+ * Incremental decoding for wasm/cpu: the KV cache is a pair of preallocated tensors per layer,
+ * [B·H, Tcap, hd], appended to in place by a JS kernel (no per-step copy of the cache); the capacity
+ * doubles when a sequence reaches it, so attention runs over at most twice the live length. Norms
+ * are single JS kernels; products, softmax and GELU stay on wasm. Sequences keep fixed cache rows;
+ * finished ones are no longer fed (their rows are masked out).
+ */
+export class JsKvDecoder {
+  readonly geom: DecodeGeometry;
+  private kc: tf.Tensor3D[] = [];
+  private vc: tf.Tensor3D[] = [];
+  private tcap = 0;
+  private readonly wte: Float32Array;
+  private readonly wpe: Float32Array | null;
+  private readonly head: tf.Tensor2D;
+  private readonly ownsHead: boolean;
+
+  constructor(
+    private readonly core: ModelCore,
+    readonly B: number,
+    /** Largest position + 1 any sequence will reach. */
+    readonly Tmax: number,
+  ) {
+    const c = core.config;
+    this.geom = { B, H: c.nHeads, hd: core.hd, scale: core.scale };
+    this.wte = core.p('wte').dataSync() as Float32Array;
+    this.wpe = c.positional === 'learned' ? (core.p('wpe').dataSync() as Float32Array) : null;
+    this.ownsHead = c.tiedEmbeddings;
+    this.head = c.tiedEmbeddings ? (tf.transpose(core.p('wte')) as tf.Tensor2D) : (core.p('lm_head.weight') as tf.Tensor as tf.Tensor2D);
+  }
+
+  /** Reallocate the caches with room for `need` positions (capacity: next power of two ≥ 16). */
+  private ensure(need: number): void {
+    if (need <= this.tcap) return;
+    let cap = Math.max(16, this.tcap);
+    while (cap < need) cap *= 2;
+    cap = Math.min(cap, Math.max(need, this.Tmax));
+    const { B, H, hd } = this.geom;
+    const grow = (old: tf.Tensor3D | undefined): tf.Tensor3D => {
+      const vals = new Float32Array(B * H * cap * hd);
+      if (old) {
+        const src = old.dataSync();
+        const oc = this.tcap;
+        for (let r = 0; r < B * H; r++) vals.set(src.subarray(r * oc * hd, (r + 1) * oc * hd), r * cap * hd);
+        old.dispose();
+      }
+      return tf.tensor3d(vals, [B * H, cap, hd]);
+    };
+    const L = this.core.config.nLayers;
+    for (let i = 0; i < L; i++) {
+      this.kc[i] = grow(this.kc[i]);
+      this.vc[i] = grow(this.vc[i]);
+    }
+    this.tcap = cap;
+  }
+
+  /** Copy a prefill's keys/values (head-major [H·B·P, hd], prompts left-padded) into cache rows 0..B-1. */
+  loadPrefill(kv: { k: tf.Tensor2D; v: tf.Tensor2D }[], pads: number[], P: number): void {
+    const { B, H, hd } = this.geom;
+    this.ensure(Math.max(...pads.map((pad) => P - pad)) + 1);
+    const cap = this.tcap;
+    kv.forEach((l, i) => {
+      for (const [src, dstT] of [
+        [l.k, this.kc[i]!],
+        [l.v, this.vc[i]!],
+      ] as const) {
+        const sv = src.dataSync();
+        const dv = new Float32Array(B * H * cap * hd);
+        for (let h = 0; h < H; h++) {
+          for (let b = 0; b < B; b++) {
+            const s0 = ((h * B + b) * P + pads[b]!) * hd;
+            dv.set(sv.subarray(s0, s0 + (P - pads[b]!) * hd), (b * H + h) * cap * hd);
+          }
+        }
+        const t = tf.tensor3d(dv, [B * H, cap, hd]);
+        dstT.dispose();
+        if (src === l.k) this.kc[i] = t;
+        else this.vc[i] = t;
+      }
+    });
+  }
+
+  /**
+   * Feed ids[r] at position pos[r] for cache row rows[r]. Returns next-token logits for every cache
+   * row, [B, vocab] (rows not fed this step hold meaningless values).
+   */
+  step(ids: Int32Array, rows: Int32Array, pos: Int32Array): tf.Tensor2D {
+    const core = this.core;
+    const c = core.config;
+    const R = ids.length;
+    const d = c.dModel;
+    const { B, H } = this.geom;
+    let maxPos = 0;
+    for (let r = 0; r < R; r++) maxPos = Math.max(maxPos, pos[r]!);
+    this.ensure(maxPos + 1);
+    const cap = this.tcap;
+    const x0 = new Float32Array(B * d);
+    for (let r = 0; r < R; r++) {
+      const o = rows[r]! * d;
+      x0.set(this.wte.subarray(ids[r]! * d, (ids[r]! + 1) * d), o);
+      if (this.wpe) {
+        const p = Math.min(pos[r]!, c.contextLength - 1);
+        for (let j = 0; j < d; j++) x0[o + j]! += this.wpe[p * d + j]!;
+      }
+    }
+    let cos: Float64Array | null = null;
+    let sin: Float64Array | null = null;
+    if (c.positional === 'rope') {
+      const half = core.hd / 2;
+      cos = new Float64Array(R * half);
+      sin = new Float64Array(R * half);
+      for (let r = 0; r < R; r++) {
+        for (let j = 0; j < half; j++) {
+          const a = pos[r]! * core.invFreq[j]!;
+          cos[r * half + j] = Math.cos(a);
+          sin[r * half + j] = Math.sin(a);
+        }
+      }
+    }
+    // additive mask over cache slots: row b sees slots ≤ its position; rows not fed this step see slot 0
+    const maskV = new Float32Array(B * H * cap).fill(-1e9);
+    const fed = new Int32Array(B).fill(-1);
+    for (let r = 0; r < R; r++) fed[rows[r]!] = pos[r]!;
+    for (let b = 0; b < B; b++) {
+      const upto = Math.max(0, fed[b]!);
+      for (let h = 0; h < H; h++) maskV.fill(0, (b * H + h) * cap, (b * H + h) * cap + upto + 1);
+    }
+    const info: DecodeStepInfo = { rows, pos, cos, sin };
+    const layerNorm = c.norm === 'layernorm';
+    const nrm = (x: tf.Tensor2D, pre: string) => normK(x, core.p(`${pre}.weight`), core.opt(`${pre}.bias`), c.normEps, layerNorm);
+    const lin = (x: tf.Tensor2D, pre: string) => {
+      const y = tf.matMul(x, core.p(`${pre}.weight`) as tf.Tensor as tf.Tensor2D);
+      const b = core.opt(`${pre}.bias`);
+      return (b ? tf.add(y, b) : y) as tf.Tensor2D;
+    };
+    return tf.tidy(() => {
+      const mask = tf.tensor3d(maskV, [B * H, 1, cap]);
+      let x = tf.tensor2d(x0, [B, d]);
+      for (let i = 0; i < c.nLayers; i++) {
+        const pre = `h.${i}`;
+        const q = kvWriteK(lin(nrm(x, `${pre}.ln_1`), `${pre}.attn.c_attn`), this.kc[i]!, this.vc[i]!, this.geom, info);
+        const s = tf.add(tf.matMul(q, this.kc[i]!, false, true), mask);
+        const o = tf.reshape(tf.matMul(tf.softmax(s) as tf.Tensor3D, this.vc[i]!), [B, d]) as tf.Tensor2D;
+        x = tf.add(x, lin(o, `${pre}.attn.c_proj`));
+        x = tf.add(x, lin(gelu(lin(nrm(x, `${pre}.ln_2`), `${pre}.mlp.c_fc`)), `${pre}.mlp.c_proj`));
+      }
+      return tf.matMul(nrm(x, 'ln_f'), this.head);
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([...this.kc, ...this.vc]);
+    this.kc = [];
+    this.vc = [];
+    if (this.ownsHead) this.head.dispose();
+  }
 }

@@ -4,7 +4,7 @@ import { blockedCausalAttention, blockMaskValues } from './ops/attention.js';
 import { embed, gelu, norm } from './ops/basic.js';
 import { linear } from './ops/linear.js';
 import { oneHotF32 } from './ops/consts.js';
-import { rope, rows } from './ops/kernels.js';
+import { blockT, rope, rows, t2d } from './ops/kernels.js';
 
 /** A padded micro-batch: m rows of T token ids, row-major. */
 export interface TokenGrid {
@@ -69,13 +69,14 @@ export function forwardBlocked(core: ModelCore, grid: TokenGrid, opts: ForwardOp
     const h1 = norm(x, core.p(`${pre}.ln_1.weight`), core.opt(`${pre}.ln_1.bias`), c);
     const qkv = linear(h1, core.p(`${pre}.attn.c_attn.weight`) as tf.Tensor as tf.Tensor2D, core.opt(`${pre}.attn.c_attn.bias`) as tf.Tensor1D | null);
     // [N, 3d] → [3, H, N, hd] → rows ordered (part, head, seq, t)
-    const hm = tf.reshape(tf.transpose(tf.reshape(qkv, [N, 3, H, hd]), [1, 2, 0, 3]), [3 * H * N, hd]) as tf.Tensor2D;
+    // [N, 3d] → rows ordered (part, head, seq, t): one block transpose of the N × 3H grid of hd-blocks
+    const hm = tf.reshape(blockT(qkv, hd), [3 * H * N, hd]) as tf.Tensor2D;
     const rot = sin ? rope(hm, cos, sin, 2 * H * N) : (tf.mul(hm, cos) as tf.Tensor2D);
     if (opts.collectKV) {
       kv.push({ k: rows(rot, H * N, H * N), v: rows(rot, 2 * H * N, H * N) });
     }
     const att = blockedCausalAttention(rot, H, m, T, g, blockMask);
-    const o = tf.reshape(tf.transpose(tf.reshape(att, [H, N, hd]), [1, 0, 2]), [N, d]) as tf.Tensor2D;
+    const o = tf.reshape(blockT(tf.reshape(att, [H, N * hd]) as tf.Tensor2D, hd), [N, d]) as tf.Tensor2D;
     const a = linear(o, core.p(`${pre}.attn.c_proj.weight`) as tf.Tensor as tf.Tensor2D, core.opt(`${pre}.attn.c_proj.bias`) as tf.Tensor1D | null);
     x = tf.add(x, drop(a, 2 * i + 1)) as tf.Tensor2D;
     const h2 = norm(x, core.p(`${pre}.ln_2.weight`), core.opt(`${pre}.ln_2.bias`), c);
@@ -84,7 +85,7 @@ export function forwardBlocked(core: ModelCore, grid: TokenGrid, opts: ForwardOp
     x = tf.add(x, drop(mo, 2 * i + 2)) as tf.Tensor2D;
   }
   const xf = norm(x, core.p('ln_f.weight'), core.opt('ln_f.bias'), c);
-  const head = c.tiedEmbeddings ? (tf.transpose(core.p('wte')) as tf.Tensor2D) : (core.p('lm_head.weight') as tf.Tensor as tf.Tensor2D);
+  const head = c.tiedEmbeddings ? t2d(core.p('wte') as tf.Tensor as tf.Tensor2D) : (core.p('lm_head.weight') as tf.Tensor as tf.Tensor2D);
   const logits = linear(xf, head);
   return opts.collectKV ? { logits, kv } : { logits };
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { ParamSpec, Params } from './params.js';
+import { adamUpdate, sumOfSquares } from './ops/kernels.js';
 
 export const OptimizerConfigSchema = z
   .object({
@@ -98,10 +99,7 @@ export class Optimizer {
 
   /** Global L2 norm of a set of gradients. */
   static globalNorm(grads: Map<string, tf.Tensor>): number {
-    const sq = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
-    const n = Math.sqrt(sq.dataSync()[0]!);
-    sq.dispose();
-    return n;
+    return Math.sqrt(sumOfSquares([...grads.values()]));
   }
 
   /** One update from (summed, unclipped) gradients. Gradients are read, not disposed. */
@@ -114,25 +112,31 @@ export class Optimizer {
     const clipCoef = c.gradClip > 0 && gradNorm > c.gradClip ? c.gradClip / (gradNorm + 1e-6) : 1;
     const lr = this.lrAt(this.step);
     const t = this.step + 1;
-    const bc1 = 1 - Math.pow(c.beta1, t);
-    const bc2 = 1 - Math.pow(c.beta2, t);
-    tf.tidy(() => {
-      for (const [name, p] of params) {
-        const g0 = grads.get(name);
-        if (!g0) continue; // a parameter the loss does not reach (e.g. unused positions) gets no update
-        const m = this.m.get(name)!;
-        const v = this.v.get(name)!;
-        const decays = this.decay.get(name)! && c.weightDecay > 0;
-        let g = clipCoef !== 1 ? tf.mul(g0, clipCoef) : g0;
-        if (decays && c.type === 'adam') g = tf.add(g, tf.mul(p, c.weightDecay));
-        m.assign(tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1)));
-        v.assign(tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2)));
-        const upd = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), c.eps));
-        let next = tf.sub(p, tf.mul(upd, lr));
-        if (decays && c.type === 'adamw') next = tf.sub(next, tf.mul(p, lr * c.weightDecay));
-        p.assign(next);
-      }
-    });
+    const base = {
+      lr,
+      beta1: c.beta1,
+      beta2: c.beta2,
+      eps: c.eps,
+      bc1: 1 - Math.pow(c.beta1, t),
+      bc2: 1 - Math.pow(c.beta2, t),
+      gradScale: clipCoef,
+    };
+    for (const [name, p] of params) {
+      const g = grads.get(name);
+      if (!g) continue; // a parameter the loss does not reach gets no update
+      const decays = this.decay.get(name)! && c.weightDecay > 0;
+      const m = this.m.get(name)!;
+      const v = this.v.get(name)!;
+      const [pn, mn, vn] = adamUpdate(p, g, m, v, {
+        ...base,
+        wdDecoupled: decays && c.type === 'adamw' ? c.weightDecay : 0,
+        wdL2: decays && c.type === 'adam' ? c.weightDecay : 0,
+      });
+      p.assign(pn);
+      m.assign(mn);
+      v.assign(vn);
+      tf.dispose([pn, mn, vn]);
+    }
     this.step = t;
     this.lastLr = lr;
     return { lr, gradNorm, clipCoef };

@@ -3,10 +3,12 @@ import { Rng } from '../util/rng.js';
 import type { FinishReason } from '../types.js';
 import { parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 import { ModelCore } from './core.js';
-import { compactCache, decodeStep, disposeCache, prefill } from './decode.js';
+import { compactCache, decodeStep, disposeCache, JsKvDecoder, prefill, prefillRaw } from './decode.js';
+import { decodeKernelsAvailable } from './ops/decodeKernels.js';
 import { forwardBlocked, tokenLogprobs, type TokenGrid } from './forward.js';
 import { forwardReference } from './reference.js';
-import { computeTotals, padGrid, padValues, splitMicroBatches, validateBatch } from './batching.js';
+import { computeTotals, padGrid, padValues, roundUp, splitMicroBatches, validateBatch } from './batching.js';
+import { WorkerPool, type WorkerPoolOptions } from './parallel.js';
 import { getObjective, type BatchTotals, type ObjectiveContext, type SeqBatch } from './objective.js';
 import { Optimizer, type OptimizerConfigInput } from './optimizer.js';
 import { countParams, initParamValues, makeVariables, paramSpecs, type ParamSpec, type Params } from './params.js';
@@ -95,6 +97,13 @@ export interface GradResult {
   totals: BatchTotals;
 }
 
+/** Micro-batches of one step: sequence indices, dropout seeds, whole-batch normalisers. */
+export interface MicroPlan {
+  micro: number[][];
+  seeds: (number | undefined)[];
+  totals: BatchTotals;
+}
+
 /** Options for computeGrads: as trainStep, plus explicit totals for a shard of a larger batch. */
 export interface ComputeGradsOptions extends Omit<TrainStepOptions, 'optimizer'> {
   /** Whole-batch normalisers when `batch` is one worker's shard of a larger batch. */
@@ -169,6 +178,34 @@ export class Policy {
       if (v.length !== n) throw new Error(`setWeights: "${s.name}" has ${v.length} values, expected ${n}`);
       tf.tidy(() => this.params.get(s.name)!.assign(tf.tensor(v, s.shape)));
     }
+    this.weightsVersion++;
+  }
+
+  /** Incremented whenever the weights change (workers re-sync when their copy is older). */
+  weightsVersion = 0;
+
+  private pool: WorkerPool | null = null;
+
+  /**
+   * Start data-parallel worker threads: each holds its own wasm instance and model copy; trainStep
+   * then spreads micro-batches over the main thread and the workers and sums their gradients.
+   * Objectives are looked up by name in the workers, so pass the module URLs (or paths) that
+   * register any objective beyond the built-in nll.
+   */
+  async startWorkers(opts: WorkerPoolOptions): Promise<void> {
+    await this.stopWorkers();
+    if (opts.workers <= 0) return;
+    this.pool = await WorkerPool.start(this, opts);
+  }
+
+  async stopWorkers(): Promise<void> {
+    const p = this.pool;
+    this.pool = null;
+    if (p) await p.close();
+  }
+
+  get workerCount(): number {
+    return this.pool?.size ?? 0;
   }
 
   // ---------------------------------------------------------------- optimizer
@@ -280,43 +317,89 @@ export class Policy {
     return results;
   }
 
-  private sampleChunk(prompts: number[][], budgets: number[], opts: SampleOptions): SampleResult[] {
+  /**
+   * Draw a token for every running sequence from `logits` (rows in `active` order), record it, and
+   * return the sequences that go on with their next input.
+   */
+  private drawStep(
+    logits: tf.Tensor2D,
+    active: number[],
+    prompts: number[][],
+    budgets: number[],
+    res: SampleResult[],
+    stop: Set<number>,
+    opts: SampleOptions,
+    lsm: Float64Array,
+    rowOf: (b: number, i: number) => number,
+  ): { still: number[]; keepRows: number[]; ids: Int32Array; pos: Int32Array } {
     const V = this.config.vocabSize;
+    const lv = logits.dataSync() as Float32Array;
+    const still: number[] = [];
+    const keepRows: number[] = [];
+    const ids: number[] = [];
+    const pos: number[] = [];
+    active.forEach((b, i) => {
+      const row = rowOf(b, i);
+      const tok = sampleRow(lv, row * V, V, opts, opts.rng);
+      logSoftmaxRow(lv, row * V, V, lsm);
+      const r = res[b]!;
+      r.tokens.push(tok);
+      r.logprobs.push(lsm[tok]!);
+      if (stop.has(tok)) r.finishReason = 'stop';
+      else if (r.tokens.length >= budgets[b]!) r.finishReason = 'length';
+      else {
+        still.push(b);
+        keepRows.push(row);
+        ids.push(tok);
+        pos.push(prompts[b]!.length + r.tokens.length - 1);
+      }
+    });
+    return { still, keepRows, ids: Int32Array.from(ids), pos: Int32Array.from(pos) };
+  }
+
+  private sampleChunk(prompts: number[][], budgets: number[], opts: SampleOptions): SampleResult[] {
     const stop = new Set(opts.stopTokens);
     const res: SampleResult[] = prompts.map(() => ({ tokens: [], logprobs: [], length: 0, finishReason: 'length' as FinishReason }));
-    let active = prompts.map((_, b) => b).filter((b) => budgets[b]! > 0);
-    if (active.length === 0) return res;
+    const first = prompts.map((_, b) => b).filter((b) => budgets[b]! > 0);
+    if (first.length === 0) return res;
+    const lsm = new Float64Array(this.config.vocabSize);
+    if (decodeKernelsAvailable()) {
+      // cache row of sequence b = its index in `first`
+      const rowOf = new Map(first.map((b, i) => [b, i]));
+      const Tmax = Math.max(...first.map((b) => prompts[b]!.length + budgets[b]!));
+      const dec = new JsKvDecoder(this.core, first.length, Tmax);
+      const pre = prefillRaw(this.core, first.map((b) => prompts[b]!));
+      dec.loadPrefill(pre.kv, pre.pads, pre.P);
+      tf.dispose(pre.kv.flatMap((l) => [l.k, l.v]));
+      let logits = pre.logits;
+      let active = first;
+      let prefilled = true; // prefill logits are in `first` order, decoder logits by cache row
+      try {
+        for (;;) {
+          const s = this.drawStep(logits, active, prompts, budgets, res, stop, opts, lsm, (b, i) => (prefilled ? i : rowOf.get(b)!));
+          logits.dispose();
+          prefilled = false;
+          if (s.still.length === 0) break;
+          active = s.still;
+          logits = dec.step(s.ids, Int32Array.from(active, (b) => rowOf.get(b)!), s.pos);
+        }
+      } finally {
+        if (!logits.isDisposed) logits.dispose();
+        dec.dispose();
+      }
+      for (const r of res) r.length = r.tokens.length;
+      return res;
+    }
+    let active = first;
     let { logits, cache } = prefill(this.core, active.map((b) => prompts[b]!));
-    const lsm = new Float64Array(V);
     try {
       for (;;) {
-        const lv = logits.dataSync() as Float32Array;
+        const s = this.drawStep(logits, active, prompts, budgets, res, stop, opts, lsm, (_b, i) => i);
         logits.dispose();
-        const stillActive: number[] = [];
-        const keepRows: number[] = [];
-        const nextIds: number[] = [];
-        const nextPos: number[] = [];
-        active.forEach((b, row) => {
-          const tok = sampleRow(lv, row * V, V, opts, opts.rng);
-          logSoftmaxRow(lv, row * V, V, lsm);
-          const r = res[b]!;
-          r.tokens.push(tok);
-          r.logprobs.push(lsm[tok]!);
-          if (stop.has(tok)) r.finishReason = 'stop';
-          else if (r.tokens.length >= budgets[b]!) r.finishReason = 'length';
-          else {
-            stillActive.push(b);
-            keepRows.push(row);
-            nextIds.push(tok);
-            nextPos.push(prompts[b]!.length + r.tokens.length - 1);
-            return;
-          }
-          r.length = r.tokens.length;
-        });
-        if (stillActive.length === 0) break;
-        if (stillActive.length < active.length) cache = compactCache(cache, keepRows);
-        active = stillActive;
-        ({ logits, cache } = decodeStep(this.core, Int32Array.from(nextIds), Int32Array.from(nextPos), cache));
+        if (s.still.length === 0) break;
+        if (s.still.length < active.length) cache = compactCache(cache, s.keepRows);
+        active = s.still;
+        ({ logits, cache } = decodeStep(this.core, s.ids, s.pos, cache));
       }
     } finally {
       disposeCache(cache);
@@ -329,26 +412,55 @@ export class Policy {
   // ---------------------------------------------------------------- training
 
   /**
-   * Gradients of one batch, summed over micro-batches (tensors, kept; the caller disposes them).
-   * This is where the objective contract (objective.ts) is implemented.
+   * The micro-batch plan of a batch: sequence indices per micro-batch (groups kept together, and no
+   * larger than the activation-memory budget allows) and each micro-batch's dropout seed.
    */
-  private accumulate(
-    batch: SeqBatch,
-    objective: ObjectiveRef,
-    opts: ComputeGradsOptions,
-  ): { grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number>; totals: BatchTotals } {
+  planMicroBatches(batch: SeqBatch, objective: ObjectiveRef, opts: ComputeGradsOptions): MicroPlan {
     validateBatch(batch, this.config.vocabSize, this.config.contextLength);
     const obj = getObjective(objective.name);
     const totals = opts.totals ?? computeTotals(batch, obj.groupKey);
-    const micro = splitMicroBatches(batch, opts.microBatchSize, obj.groupKey);
+    const maxLen = Math.max(...batch.tokens.map((t) => t.length));
+    const cap = Math.max(1, Math.floor(this.memoryBudget / this.bytesPerSequence(maxLen)));
+    const micro = splitMicroBatches(batch, Math.min(opts.microBatchSize, cap), obj.groupKey);
     const rng = opts.rng ?? this.rng;
+    const seeds = micro.map(() => (this.config.dropout > 0 ? rng.int32() : undefined));
+    return { micro, seeds, totals };
+  }
+
+  /**
+   * Activation memory budget per micro-batch in bytes (wasm has a 4 GiB heap). trainStep splits
+   * micro-batches further when microBatchSize sequences would exceed it. Default 1 GiB.
+   */
+  memoryBudget = 1 << 30;
+
+  /** Rough bytes of saved activations for one sequence of length T (forward + backward peak). */
+  bytesPerSequence(T: number): number {
+    const c = this.config;
+    const Tp = roundUp(T);
+    return 4 * Tp * c.nLayers * (48 * c.dModel + 2 * c.nHeads * Tp) + 8 * Tp * c.vocabSize;
+  }
+
+  /**
+   * Gradients of the given micro-batches of `batch`, summed (tensors, kept; the caller disposes
+   * them). This is where the objective contract (objective.ts) is implemented: per micro-batch,
+   * forward, per-token logprobs (+ entropy), the objective's loss scaled by whole-batch totals,
+   * backward; losses, stats and gradients are summed.
+   */
+  accumulateMicro(
+    batch: SeqBatch,
+    objective: ObjectiveRef,
+    micro: number[][],
+    seeds: (number | undefined)[],
+    totals: BatchTotals,
+  ): { grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number> } {
+    const obj = getObjective(objective.name);
     const vars = [...this.params.values()];
     let acc: Map<string, tf.Tensor> | null = null;
     let loss = 0;
     const stats: Record<string, number> = {};
-    for (const idx of micro) {
+    micro.forEach((idx, mi) => {
       const { grid, lengths } = padGrid(batch.tokens, idx);
-      const dropoutSeed = this.config.dropout > 0 ? rng.int32() : undefined;
+      const dropoutSeed = seeds[mi];
       const kept: Record<string, tf.Scalar> = {};
       const { value, grads } = tf.variableGrads(() => {
         const logits =
@@ -387,8 +499,22 @@ export class Policy {
           } else acc.set(k, g);
         }
       }
+    });
+    return { grads: acc ?? new Map(), loss, stats };
+  }
+
+  /** Gradients of a whole batch (serial or spread over the worker pool), as kept tensors. */
+  private async accumulate(
+    batch: SeqBatch,
+    objective: ObjectiveRef,
+    opts: ComputeGradsOptions,
+  ): Promise<{ grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number>; totals: BatchTotals }> {
+    const plan = this.planMicroBatches(batch, objective, opts);
+    if (this.pool && plan.micro.length > 1) {
+      const r = await this.pool.accumulate(this, batch, objective, plan);
+      return { ...r, totals: plan.totals };
     }
-    return { grads: acc ?? new Map(), loss, stats, totals };
+    return { ...this.accumulateMicro(batch, objective, plan.micro, plan.seeds, plan.totals), totals: plan.totals };
   }
 
   /**
@@ -398,9 +524,10 @@ export class Policy {
    */
   async trainStep(batch: SeqBatch, objective: ObjectiveRef, opts: TrainStepOptions): Promise<TrainStepResult> {
     const optimizer = opts.optimizer ?? this.optimizer;
-    const { grads, loss, stats, totals } = this.accumulate(batch, objective, opts);
+    const { grads, loss, stats, totals } = await this.accumulate(batch, objective, opts);
     try {
       const r = optimizer.apply(this.params, grads);
+      this.weightsVersion++;
       this.core.consts.trim();
       return { loss, stats: { ...stats, lr: r.lr, clip_coef: r.clipCoef }, gradNorm: r.gradNorm, tokens: totals.tokens };
     } finally {
@@ -410,7 +537,7 @@ export class Policy {
 
   /** Gradients without an update (data parallelism: shards compute, one place applies). */
   async computeGrads(batch: SeqBatch, objective: ObjectiveRef, opts: ComputeGradsOptions): Promise<GradResult> {
-    const { grads, loss, stats, totals } = this.accumulate(batch, objective, opts);
+    const { grads, loss, stats, totals } = await this.accumulate(batch, objective, opts);
     const out = new Map<string, Float32Array>();
     for (const [k, g] of grads) {
       out.set(k, g.dataSync() as Float32Array);
@@ -429,13 +556,16 @@ export class Policy {
       t.set(k, tf.tensor(v, spec.shape));
     }
     try {
-      return optimizer.apply(this.params, t);
+      const r = optimizer.apply(this.params, t);
+      this.weightsVersion++;
+      return r;
     } finally {
       tf.dispose([...t.values()]);
     }
   }
 
   dispose(): void {
+    if (this.pool) void this.stopWorkers();
     for (const v of this.params.values()) v.dispose();
     this.core.dispose();
     this.optimizerInst?.dispose();

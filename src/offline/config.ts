@@ -16,6 +16,7 @@ const SelfPairsSchema = z
     split: z.string().default('train').describe('Split of the dataset the pairs come from.'),
     count: z.number().int().positive().default(64).describe('Problems per iteration (each iteration takes fresh ones).'),
     levels: z.array(z.number().int()).nullable().default(null).describe('Synthetic difficulty levels (null = all).'),
+    options: z.record(z.string(), z.unknown()).default({}).describe("Further dataset options passed to loadDataset (e.g. synthetic {names: 'fixed'})."),
     samples: z.number().int().min(2).default(8).describe('G: answers sampled per problem.'),
     strategy: z.enum(pairStrategyNames as [PairStrategyName, ...PairStrategyName[]]).default('shortest_correct_vs_wrong').describe('How a pair is picked from the G verified answers.'),
     max_new_tokens: z.number().int().positive().default(128).describe('Token budget per sampled answer.'),
@@ -72,6 +73,9 @@ export const DpoConfigSchema = z
     eval: z
       .object({
         dataset: z.string().default('synthetic').describe('Held-out problems for generation accuracy and length.'),
+        split: z.string().nullable().default(null).describe("Split (null = 'eval' for synthetic, else 'test')."),
+        levels: z.array(z.number().int()).nullable().default(null).describe('Synthetic difficulty levels (null = all).'),
+        options: z.record(z.string(), z.unknown()).default({}).describe('Further dataset options passed to loadDataset.'),
         count: z.number().int().nonnegative().default(0).describe('Problems evaluated (greedy pass@1) before training and after each iteration (0 = skip).'),
         max_new_tokens: z.number().int().positive().nullable().default(null).describe('Eval budget (null = self_pairs.max_new_tokens).'),
       })

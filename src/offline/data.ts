@@ -13,12 +13,14 @@ import { writeFileAtomic } from '../util/atomic.js';
  */
 
 const text = (what: string) => z.string({ error: `expected a string (${what})` }).min(1, { error: `must not be empty (${what})` });
+// A completion may be empty: it is trained as a lone EOS (a model that answers nothing is a fine "rejected").
+const completion = (what: string) => z.string({ error: `expected a string (${what})` });
 
 export const preferencePairSchema = z
   .object({
     prompt: text('the prompt the policy sees'),
-    chosen: text('the preferred completion'),
-    rejected: text('the dispreferred completion'),
+    chosen: completion('the preferred completion'),
+    rejected: completion('the dispreferred completion'),
     id: z.string().optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
   })
@@ -28,7 +30,7 @@ export const preferencePairSchema = z
 export const unpairedExampleSchema = z
   .object({
     prompt: text('the prompt the policy sees'),
-    completion: text('the completion'),
+    completion: completion('the completion'),
     label: z.boolean({ error: 'expected true (desirable) or false (undesirable)' }),
     id: z.string().optional(),
     meta: z.record(z.string(), z.unknown()).optional(),

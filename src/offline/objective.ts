@@ -86,6 +86,16 @@ function sequenceSums(ctx: ObjectiveContext, prefixLength: number[] | null): { s
   return { sums, prefix: tf.sum(tf.mul(masked, inPrefix), 1) as tf.Tensor1D };
 }
 
+/**
+ * x[idx] as a product with a constant 0/1 selection matrix. Not tf.gather: its gradient needs the
+ * UnsortedSegmentSum kernel, which the wasm backend does not have.
+ */
+function select(x: tf.Tensor1D, idx: number[], n: number): tf.Tensor1D {
+  const m = new Float32Array(idx.length * n);
+  idx.forEach((i, r) => (m[r * n + i] = 1));
+  return tf.reshape(tf.matMul(tf.tensor2d(m, [idx.length, n]), tf.reshape(x, [n, 1])), [idx.length]) as tf.Tensor1D;
+}
+
 function pairedLoss(ctx: ObjectiveContext, p: Resolved) {
   const pair = need(ctx, 'pair');
   const isChosen = need(ctx, 'isChosen');
@@ -110,19 +120,20 @@ function pairedLoss(ctx: ObjectiveContext, p: Resolved) {
   const needsPrefix = p.specs.some((s) => s.def.needsPrefix);
   const { sums, prefix } = sequenceSums(ctx, needsPrefix ? need(ctx, 'prefixLength') : null);
   const pick = (xs: number[], idx: number[]) => tf.tensor1d(idx.map((i) => xs[i]!));
+  const b = pair.length;
   const refLogp = ctx.perSeq.refLogp;
   const refPrefix = ctx.perSeq.refPrefix;
   const klRef = ctx.perSeq.klRef;
   if (needsPrefix && !refPrefix) throw new Error(`objective "${PREFERENCE_OBJECTIVE}": ld_dpo needs perSeq.refPrefix`);
   const x: LossTensors = {
-    policyChosen: tf.gather(sums, chosenIdx),
-    policyRejected: tf.gather(sums, rejectedIdx),
+    policyChosen: select(sums, chosenIdx, b),
+    policyRejected: select(sums, rejectedIdx, b),
     refChosen: refLogp ? pick(refLogp, chosenIdx) : undefined,
     refRejected: refLogp ? pick(refLogp, rejectedIdx) : undefined,
     chosenLength: pick(length, chosenIdx),
     rejectedLength: pick(length, rejectedIdx),
-    policyChosenPrefix: prefix ? tf.gather(prefix, chosenIdx) : undefined,
-    policyRejectedPrefix: prefix ? tf.gather(prefix, rejectedIdx) : undefined,
+    policyChosenPrefix: prefix ? select(prefix, chosenIdx, b) : undefined,
+    policyRejectedPrefix: prefix ? select(prefix, rejectedIdx, b) : undefined,
     refChosenPrefix: refPrefix ? pick(refPrefix, chosenIdx) : undefined,
     refRejectedPrefix: refPrefix ? pick(refPrefix, rejectedIdx) : undefined,
     klRef: klRef ? pick(klRef, chosenIdx) : undefined,

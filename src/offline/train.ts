@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { loadDataset } from '../data/index.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import type { SeqBatch } from '../model/objective.js';
-import { evalPolicy, heldOutProblems } from '../trainer/evalPolicy.js';
+import { evalPolicy } from '../trainer/evalPolicy.js';
 import { mean, MetricsLog, Progress } from '../trainer/metrics.js';
 import { PolicyRuntime, resolveCheckpointPath } from '../trainer/runtime.js';
 import type { Problem } from '../types.js';
@@ -303,7 +303,7 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
 
   const loadProblems = (split: string, count: number, seed: number): Problem[] => {
     const sp = cfg.self_pairs;
-    return loadDataset(sp.dataset, { seed, count, split, ...(sp.levels ? { levels: sp.levels } : {}) } as never);
+    return loadDataset(sp.dataset, { ...sp.options, seed, count, split, ...(sp.levels ? { levels: sp.levels } : {}) } as never);
   };
   const pairOpts = (rng: Rng) => ({
     samples: cfg.self_pairs.samples,
@@ -353,7 +353,9 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
   };
   const evalGen = async (when: string) => {
     if (cfg.eval.count <= 0) return;
-    const probs = heldOutProblems(cfg.eval.dataset, cfg.eval.count, cfg.seed);
+    const e = cfg.eval;
+    const split = e.split ?? (e.dataset === 'synthetic' ? 'eval' : 'test');
+    const probs = loadDataset(e.dataset, { ...e.options, seed: cfg.seed, split, ...(e.dataset === 'synthetic' ? { count: e.count } : {}), ...(e.levels ? { levels: e.levels } : {}) } as never).slice(0, e.count);
     const ev = await evalPolicy(runtime.policy, probs, { budget: cfg.eval.max_new_tokens ?? cfg.self_pairs.max_new_tokens, pool: verifier as VerifierPool, dataset: cfg.eval.dataset });
     upsertRow(
       genLog,

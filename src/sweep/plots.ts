@@ -25,8 +25,17 @@ export function paretoSpec(runs: readonly RunResult[], title: string): TopLevelS
   const values = runs
     .filter((r) => r.status === 'done' && r.accuracy !== null && r.mean_length !== null)
     .map((r) => ({ run: r.name, scheme: r.scheme, accuracy: r.accuracy, mean_length: r.mean_length, frontier: r.pareto, seed: r.seed }));
-  const x = { field: 'mean_length', type: 'quantitative' as const, title: 'mean length (tokens)', scale: { zero: false, nice: true, padding: 16 } };
-  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'accuracy', axis: { format: '.0%' }, scale: { zero: false, nice: true, padding: 16 } };
+  // Both axes start at 0: a length or an accuracy is read against zero, and a frontier squeezed into a
+  // zoomed-in window exaggerates differences. The accuracy axis keeps some height when all runs score ~0.
+  const maxAcc = Math.max(0, ...values.map((v) => v.accuracy ?? 0));
+  const x = { field: 'mean_length', type: 'quantitative' as const, title: 'mean length (tokens)', scale: { zero: true, nice: true } };
+  const y = {
+    field: 'accuracy',
+    type: 'quantitative' as const,
+    title: 'accuracy',
+    axis: { format: '.0%' },
+    scale: { domain: [0, Math.min(1, Math.max(0.1, maxAcc * 1.1))], nice: true },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     // Short subtitles: without a canvas vega over-estimates text widths and pads the figure to fit them.
@@ -77,7 +86,7 @@ export function curvesSpec(runs: readonly RunResult[], title: string): TopLevelS
     height: 240,
     mark: { type: 'line' as const, strokeWidth: 1.6, opacity: many ? 0.6 : 0.9, point: !many && values.length < 400 ? { size: 18 } : false },
     encoding: {
-      x: { field: 'step', type: 'quantitative' as const, title: 'training step' },
+      x: { field: 'step', type: 'quantitative' as const, title: 'training step', axis: { tickMinStep: 1, format: 'd' } },
       y: { field, type: 'quantitative' as const, title: yTitle, ...(format ? { axis: { format } } : {}), scale: { zero: false } },
       color,
       detail: { field: 'run', type: 'nominal' as const },

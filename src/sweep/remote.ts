@@ -86,7 +86,21 @@ function asProgress(p: unknown): RunJobProgress | null {
 export async function runOnQueue(plan: SweepPlan, outDir: string, pending: readonly PreparedRun[], cb: RunCallbacks, opts: QueueRunOptions): Promise<void> {
   await checkRedis(opts.url, (opts.connectTimeoutS ?? 3) * 1000);
   let fatal: Error | null = null;
-  const connection = bullConnection(opts.url, { reconnectS: opts.reconnectS, onFatal: (e) => (fatal = e) });
+  let onFatal: (e: Error) => void = () => {};
+  // Commands issued while ioredis reconnects wait in its offline queue, so a lost Redis would leave
+  // any await below pending: every Redis call races this promise, which rejects when we give up.
+  const lost = new Promise<never>((_, reject) => {
+    onFatal = reject;
+  });
+  lost.catch(() => {});
+  const connection = bullConnection(opts.url, {
+    reconnectS: opts.reconnectS,
+    onFatal: (e) => {
+      fatal = e;
+      onFatal(e);
+    },
+  });
+  const redis = <T>(p: Promise<T>): Promise<T> => Promise.race([p, lost]);
   const queue = new Queue<RunJobData, RunJobResult>(opts.queueName ?? DEFAULT_QUEUE_NAME, { connection, prefix: opts.prefix ?? DEFAULT_PREFIX });
   queue.on('error', () => {});
   const sid = sweepId(plan, outDir);
@@ -96,24 +110,26 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
     for (const run of pending) {
       const id = jobId(sid, run.name);
       const config = fs.readFileSync(run.configPath, 'utf8');
-      const existing = await queue.getJob(id);
+      const existing = await redis(queue.getJob(id));
       if (existing) {
-        const state = await existing.getState();
+        const state = await redis(existing.getState());
         const same = existing.data?.config === config;
         if (state === 'active' && !same) {
           throw new Error(`run "${run.name}" is being trained by a worker with a different config (job ${id}); wait for it or use another --out`);
         }
         // A finished job of an older attempt, or a queued one with a stale config, is replaced.
-        if (!same || state === 'failed' || state === 'unknown') await existing.remove();
+        if (!same || state === 'failed' || state === 'unknown') await redis(existing.remove());
         else {
           outstanding.set(id, run);
           continue;
         }
       }
-      await queue.add(
-        'train',
-        { v: PROTOCOL_VERSION, sweep: sid, run: run.name, config, steps: run.steps, checkpoint_in_package: checkpointInPackage(config) },
-        { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false },
+      await redis(
+        queue.add(
+          'train',
+          { v: PROTOCOL_VERSION, sweep: sid, run: run.name, config, steps: run.steps, checkpoint_in_package: checkpointInPackage(config) },
+          { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false },
+        ),
       );
       outstanding.set(id, run);
     }
@@ -128,14 +144,14 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
         return;
       }
       for (const [id, run] of [...outstanding]) {
-        const job = (await queue.getJob(id)) as Job<RunJobData, RunJobResult> | undefined;
+        const job = (await redis(queue.getJob(id))) as Job<RunJobData, RunJobResult> | undefined;
         if (!job) {
           // Removed behind our back (queue obliterated): put it back.
           const config = fs.readFileSync(run.configPath, 'utf8');
-          await queue.add('train', { v: PROTOCOL_VERSION, sweep: sid, run: run.name, config, steps: run.steps, checkpoint_in_package: checkpointInPackage(config) }, { jobId: id, attempts: 1 });
+          await redis(queue.add('train', { v: PROTOCOL_VERSION, sweep: sid, run: run.name, config, steps: run.steps, checkpoint_in_package: checkpointInPackage(config) }, { jobId: id, attempts: 1 }));
           continue;
         }
-        const state = await job.getState();
+        const state = await redis(job.getState());
         const progress = asProgress(job.progress);
         const attempts = Math.max(1, job.attemptsStarted ?? job.attemptsMade ?? 1);
         if (state === 'completed') {
@@ -147,12 +163,12 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
           }
           outstanding.delete(id);
           running.delete(id);
-          await job.remove().catch(() => {});
+          await redis(job.remove()).catch(() => {});
         } else if (state === 'failed') {
           cb.onFinish(run.name, writeJobFailure(run, job.failedReason || 'failed', progress, attempts));
           outstanding.delete(id);
           running.delete(id);
-          await job.remove().catch(() => {});
+          await redis(job.remove()).catch(() => {});
         } else if (state === 'active') {
           lastStartSeen = Date.now();
           if (!running.has(id)) {
@@ -169,7 +185,7 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
       }
       if (Date.now() - lastWorkerCheck > 5000) {
         lastWorkerCheck = Date.now();
-        const n = await queue.getWorkersCount().catch(() => -1);
+        const n = await redis(queue.getWorkersCount()).catch(() => -1);
         if (n === 0 && running.size === 0 && Date.now() - lastStartSeen > 5000) {
           opts.view?.setNote(`no worker is connected to ${displayUrl(opts.url)}: start some with \`laconic worker --queue ${displayUrl(opts.url)}\``);
         } else if (n > 0) opts.view?.setNote(`${n} worker(s) connected to ${displayUrl(opts.url)}`);
@@ -177,7 +193,9 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
       if (outstanding.size > 0) await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {
-    await queue.close().catch(() => {});
+    // close() flushes over the connection; after a loss it would wait forever.
+    if (fatal) connection.disconnect();
+    await Promise.race([queue.close().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
     connection.disconnect();
   }
 }

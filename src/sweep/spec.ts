@@ -5,6 +5,7 @@ import { deepMerge, readConfigFile } from '../config/load.js';
 import { TrainConfigSchema, type TrainConfig } from '../trainer/config.js';
 import { getDotted, setDotted, splitKey } from './dotted.js';
 import { shaperRegistry } from './registry.js';
+import { packageRoot } from '../util/paths.js';
 
 /**
  * A sweep file names a base training config and the settings to vary. Runs are the product of the
@@ -284,14 +285,16 @@ function checkRewards(config: TrainConfig, registry: SchemeRegistry, prefix: str
 }
 
 /**
- * Resolve relative paths in a run's config against the base config's folder, since the config is
- * written into the run folder where a relative path would no longer point anywhere.
+ * Resolve relative paths in a run's config, since the config is written into the run folder where a
+ * relative path would no longer point anywhere. Like the trainer (resolveCheckpointPath): relative to
+ * the base config's folder, else the working directory, else the package root; a path found nowhere
+ * stays relative to the base config (the trainer then names it in its error).
  */
 function absolutizePaths(config: TrainConfig, baseDir: string): void {
   const ck = config.model.checkpoint;
   if (ck && !path.isAbsolute(ck)) {
-    const fromBase = path.resolve(baseDir, ck);
-    config.model.checkpoint = fs.existsSync(fromBase) ? fromBase : path.resolve(ck);
+    const candidates = [path.resolve(baseDir, ck), path.resolve(ck), path.resolve(packageRoot(), ck)];
+    config.model.checkpoint = candidates.find((c) => fs.existsSync(c)) ?? candidates[0]!;
   }
 }
 

@@ -94,7 +94,8 @@ export async function runWorker(opts: WorkerOptions): Promise<{ completed: numbe
     const data = job.data;
     if (data.v !== PROTOCOL_VERSION) throw new Error(`job ${job.id}: protocol ${data.v}, this worker speaks ${PROTOCOL_VERSION} (update laconic on one side)`);
     active++;
-    const dir = path.join(workDir, safeName(String(job.id)));
+    // <work dir>/<sweep>/<run>: the run folder is named like the sweep's own, as the trainer sees it.
+    const dir = path.join(workDir, safeName(data.sweep), safeName(data.run));
     try {
       resetRunDir(dir);
       const configPath = path.join(dir, RUN_FILES.config);

@@ -14,7 +14,12 @@ const tok = {
     });
   },
   decode(ids: number[]): string {
-    return ids.map((i) => ALPHA[i]).join('');
+    return ids
+      .map((i) => {
+        if (ALPHA[i] === undefined) throw new Error(`id ${i} out of range`);
+        return ALPHA[i];
+      })
+      .join('');
   },
 };
 const STOP = 0;
@@ -155,5 +160,18 @@ describe('evaluate', () => {
     });
     expect(tok.decode(seen[0]!)).toBe('30=?');
     expect(r.prompts_truncated).toBe(1);
+  });
+
+  it('skips and counts sampled ids the tokenizer cannot decode', async () => {
+    const policy: SamplingPolicy = {
+      async sample(prompts) {
+        // "4", an id past the alphabet, "2", stop
+        return prompts.map(() => ({ tokens: [5, 99, 3, STOP], logprobs: [0, 0, 0, 0], length: 4, finishReason: 'stop' as const }));
+      },
+    };
+    const r = await evaluate(policy, tok, [{ id: 'x', prompt: '40+2=?', gold: '42', format: 'gsm8k' }], { budget: 4, pool: exactPool, stopTokens: [STOP], keepSamples: true });
+    expect(r.undecodable_tokens).toBe(1);
+    expect(r.samples_detail![0]!.text).toBe('42');
+    expect(r.accuracy).toBe(1);
   });
 });

@@ -140,46 +140,49 @@ describe('Policy.sample (KV cache)', () => {
   });
 });
 
-/** A copy task: BOS x1..xk '#' x1..xk EOS; the loss covers the copy. */
-function copyBatch(rng: Rng, n: number, k: number): { tokens: number[][]; lossMask: number[][] } {
+/** A copy task: BOS x1..x4 SEP x1..x4 EOS over 4 symbols; the loss covers the copy and EOS. */
+function copyBatch(rng: Rng, n: number): { tokens: number[][]; lossMask: number[][] } {
   const tokens: number[][] = [];
   const lossMask: number[][] = [];
   for (let i = 0; i < n; i++) {
-    const xs = Array.from({ length: k }, () => rng.int(5, 14));
+    const xs = Array.from({ length: 4 }, () => rng.int(5, 8));
     const t = [1, ...xs, 3, ...xs, 2];
     tokens.push(t);
-    lossMask.push(t.map((_, j) => (j > k + 1 ? 1 : 0)));
+    lossMask.push(t.map((_, j) => (j > 5 ? 1 : 0)));
   }
   return { tokens, lossMask };
 }
 
 describe('Policy.trainStep', () => {
-  it('learns a copy task (NLL on the copied half drops by more than half)', async () => {
+  it('learns a tiny copy task: NLL of the copy falls below what any non-copying model can reach', async () => {
     const p = tiny(9);
     p.setOptimizer({ lr: 3e-3, weightDecay: 0, warmupSteps: 5 });
     const rng = new Rng('copy');
-    const evalBatch = copyBatch(new Rng('eval'), 16, 6);
+    const evalBatch = copyBatch(new Rng('eval'), 32);
     const nll = async () => {
       const lp = await p.logprobs(evalBatch.tokens);
       let s = 0;
       let n = 0;
-      lp.forEach((r, i) => r.forEach((v, t) => {
-        if (evalBatch.lossMask[i]![t]) {
-          s -= v;
-          n++;
-        }
-      }));
+      lp.forEach((r, i) =>
+        r.forEach((v, t) => {
+          if (evalBatch.lossMask[i]![t]) {
+            s -= v;
+            n++;
+          }
+        }),
+      );
       return s / n;
     };
     const before = await nll();
     expect(before).toBeGreaterThan(3.5); // ~ln 64 at init
-    for (let step = 0; step < 60; step++) {
-      const r = await p.trainStep(copyBatch(rng, 16, 6), { name: 'nll', params: {} }, { microBatchSize: 8 });
+    for (let step = 0; step < 100; step++) {
+      const r = await p.trainStep(copyBatch(rng, 16), { name: 'nll', params: {} }, { microBatchSize: 16 });
       expect(Number.isFinite(r.loss)).toBe(true);
-      expect(r.tokens).toBe(16 * 7);
+      expect(r.tokens).toBe(16 * 5);
     }
-    const after = await nll();
-    expect(after).toBeLessThan(before * 0.5);
+    // Without looking back, the best possible is ln 4 for each copied symbol and 0 for EOS:
+    // (4·ln 4)/5 ≈ 1.109. Well below that means the model copies.
+    expect(await nll()).toBeLessThan(0.6);
     p.dispose();
   });
 

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { getObjective, type ObjectiveContext } from '../../src/model/objective.js';
 import { PREFERENCE_OBJECTIVE } from '../../src/offline/objective.js';
 import { preferenceLosses } from '../../src/offline/losses/index.js';
+import { initBackend } from '../../src/backend/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -102,6 +103,22 @@ describe('preference objective', () => {
     expect(rows[1]![5]).toBeCloseTo(0.5 * 0.1 / (1 + Math.exp(0.15)), 6);
     expect(Math.abs(rows[3]![2]!)).toBe(0); // a prompt position
     expect(Math.abs(rows[0]![1]!)).toBe(0);
+  });
+
+  it('differentiates on the wasm backend too (no kernel it lacks), with the cpu values', async () => {
+    const losses = { losses: [{ name: 'ld_dpo' }, { name: 'orpo' }, { name: 'kto' }, { name: 'simpo' }] };
+    const grad = () => {
+      const g = tf.grad((l: tf.Tensor) => obj().loss(ctxFor([0, 1, 2, 3], losses, l as tf.Tensor2D)).loss)(tf.tensor2d(lp));
+      return Array.from(g.dataSync());
+    };
+    const onCpu = grad();
+    await initBackend('wasm');
+    try {
+      expect(tf.getBackend()).toBe('wasm');
+      grad().forEach((v, i) => expect(v).toBeCloseTo(onCpu[i]!, 5));
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 
   it('rejects a pair that is not one chosen plus one rejected', () => {

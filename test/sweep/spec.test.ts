@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { planSweep, loadSweep, SweepSpecError, type SchemeRegistry } from '../../src/sweep/spec.js';
 import { setDotted, getDotted } from '../../src/sweep/dotted.js';
 import { shaperRegistry } from '../../src/sweep/registry.js';
+import { packageRoot } from '../../src/util/paths.js';
 
 // A registry with two shapers, each with a strict parameter schema (as rewards/ defines them).
 const registry: SchemeRegistry = {
@@ -194,5 +195,23 @@ describe('planSweep', () => {
     expect(ok.runs[0]!.config.rewards[0]).toMatchObject({ name: 'dler', weight: 0.5 });
     expect(ok.runs[0]!.config.advantage).toBe('reinforce_pp_baseline'); // configs/presets/dler.yaml
     expect(ok.runs[1]!.config.rewards[0]).toMatchObject({ name: 'hapo', weight: 0.5 });
+  });
+});
+
+describe('shipped sweep files', () => {
+  it('configs/sweeps/smoke.yaml plans two schemes × two length weights on the demo base', () => {
+    const plan = loadSweep(path.join(packageRoot(), 'configs', 'sweeps', 'smoke.yaml'));
+    expect(plan.name).toBe('smoke');
+    expect(plan.runs.map((r) => `${r.name}:${r.scheme}`)).toEqual(['hapo-w0.5:hapo', 'hapo-w1:hapo', 'kimi-w0.5:kimi', 'kimi-w1:kimi']);
+    const [h05, , k05] = plan.runs;
+    expect(h05!.config.rewards).toEqual([{ name: 'hapo', weight: 1, params: expect.objectContaining({ w: 0.5 }) }]);
+    expect(k05!.config.rewards.map((r) => [r.name, r.weight])).toEqual([
+      ['correctness', 1],
+      ['kimi_length', 0.5],
+    ]);
+    expect(k05!.config.kl_coef).toBe(0.05); // the sweep's set wins over the Kimi preset's 0
+    expect(h05!.config.train.steps).toBe(4);
+    expect(h05!.config.data.dataset).toBe('synthetic');
+    expect(h05!.config.model.checkpoint).toBe(path.join(packageRoot(), 'checkpoints', 'sft-synthetic'));
   });
 });

@@ -70,6 +70,11 @@ function power(a: Rat, b: Rat): Rat | null {
     throw new Undefined('zero to a negative power');
   }
   if (a.n === a.d) return R.ONE;
+  if (a.n === -a.d) {
+    // (-1)^k: parity only, whatever the size of k.
+    if (b.d !== 1n) return null;
+    return b.n % 2n === 0n ? R.ONE : R.rat(-1n);
+  }
   const q = b.d;
   if (q > BigInt(MAX_ROOT_INDEX)) return null;
   // a^(p/q) = (a^(1/q))^p, exact only when a is a perfect q-th power.

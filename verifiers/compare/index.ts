@@ -102,30 +102,41 @@ export function nodesEqual(gIn: Node, pIn: Node): boolean {
 // recur), so parses are cached per thread. Nodes are never mutated after parsing.
 const CACHE_SIZE = 512;
 const CACHE_KEY_CHARS = 400;
-const parseCache = new Map<string, Node | Error>();
+interface Parsed {
+  compact: string;
+  /** The tree, or why there is none (ParseError / GuardError). */
+  node: Node | Error;
+}
+const parseCache = new Map<string, Parsed>();
 
-export function parseCached(s: string): Node {
+function parsed(s: string): Parsed {
   const hit = parseCache.get(s);
   if (hit !== undefined) {
-    // Refresh LRU position.
+    // Refresh the LRU position.
     parseCache.delete(s);
     parseCache.set(s, hit);
-    if (hit instanceof Error) throw hit;
     return hit;
   }
-  let out: Node | Error;
+  let node: Node | Error;
   try {
-    out = parseAnswer(s);
+    node = parseAnswer(s);
   } catch (err) {
     if (!(err instanceof ParseError || err instanceof GuardError)) throw err;
-    out = err;
+    node = err;
   }
+  const out = { compact: s.length <= 2 * LIMITS.maxAnswerChars ? compactForm(s) : s, node };
   if (s.length <= CACHE_KEY_CHARS) {
     parseCache.set(s, out);
     if (parseCache.size > CACHE_SIZE) parseCache.delete(parseCache.keys().next().value!);
   }
-  if (out instanceof Error) throw out;
   return out;
+}
+
+/** Parse with the per-thread cache; throws ParseError / GuardError like parseAnswer. */
+export function parseCached(s: string): Node {
+  const { node } = parsed(s);
+  if (node instanceof Error) throw node;
+  return node;
 }
 
 /**
@@ -136,23 +147,15 @@ export function parseCached(s: string): Node {
 export function isEquivalent(gold: string, pred: string): boolean {
   // Past this size even the linear-time clean-up is wasted work: only identical text matches.
   if (gold.length > LIMITS.maxAnswerChars || pred.length > LIMITS.maxAnswerChars) return gold.trim() === pred.trim();
-  const gc = compactForm(gold);
-  const pc = compactForm(pred);
-  if (gc === pc && gc !== '') return true;
-  let g: Node;
-  let p: Node;
-  try {
-    g = parseCached(gold);
-    p = parseCached(pred);
-  } catch (err) {
-    if (err instanceof ParseError || err instanceof GuardError) {
-      const gt = normText(gc);
-      return gt !== '' && gt === normText(pc);
-    }
-    throw err;
+  const G = parsed(gold);
+  const P = parsed(pred);
+  if (G.compact === P.compact && G.compact !== '') return true;
+  if (G.node instanceof Error || P.node instanceof Error) {
+    const gt = normText(G.compact);
+    return gt !== '' && gt === normText(P.compact);
   }
   try {
-    return nodesEqual(g, p);
+    return nodesEqual(G.node, P.node);
   } catch (err) {
     // A guard refusal during comparison: not proven equal.
     if (err instanceof GuardError) return false;

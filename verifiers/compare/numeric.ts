@@ -3,6 +3,7 @@ import type { Decimal } from 'decimal.js';
 import type { Node } from '../ast.js';
 import * as R from '../rational.js';
 import type { Rat } from '../rational.js';
+import { doubleCompare } from './double.js';
 import { evalExact, Undefined } from './exact.js';
 
 /**
@@ -19,9 +20,16 @@ import { evalExact, Undefined } from './exact.js';
  * so `sin(π)` equals 0 (its 10^-60 residue is pure rounding) while `√2 / 2^200` does not equal 0
  * and `1/2^99` does not equal `1/2^98` (relative, never chopped). Values that agree to ~27 digits
  * beyond their rounding noise are declared equal: the documented tolerance of this path.
+ *
+ * In front of it, a double-precision pass (double.ts) rejects values that are clearly apart when
+ * nothing was lost to cancellation, and for well-conditioned values that agree in doubles a single
+ * evaluation at 40 digits decides (relative agreement to 1e-32).
  */
 export const LOW = 30;
 export const HIGH = 60;
+/** Well-conditioned values (see double.ts) are compared once, at CONFIRM digits, to CONFIRM_TOL. */
+const CONFIRM = 40;
+const CONFIRM_TOL = '1e-32';
 
 // One mathjs instance per thread (module scope), created with only the BigNumber factory.
 const math = create({ BigNumberDependencies }, { precision: HIGH });
@@ -321,12 +329,27 @@ export type NumericVerdict = 'equal' | 'different' | 'undefined';
 
 /** Equality of two scalar trees by precision doubling (see the header). */
 export function numericEqual(a: Node, b: Node, env?: ReadonlyMap<string, Rat>): NumericVerdict {
+  // Doubles first: most wrong answers are far off, and most right ones need only one precision.
+  const fast = doubleCompare(a, b, env);
+  if (fast === 'different') return 'different';
+  if (fast === 'close') {
+    // Well-conditioned (no digits lost in doubles, hence none in BigNumber either): relative
+    // agreement at CONFIRM digits decides, without the noise estimate.
+    const x = evalNumeric(a, CONFIRM, env);
+    const y = evalNumeric(b, CONFIRM, env);
+    if (x && y) {
+      const Dc = ctor(CONFIRM);
+      const gap = cabs(cadd(x, cneg(y)), Dc);
+      return gap.lte(Dc.max(cabs(x, Dc), cabs(y, Dc)).times(CONFIRM_TOL)) ? 'equal' : 'different';
+    }
+  }
   const aHi = evalNumeric(a, HIGH, env);
   const bHi = evalNumeric(b, HIGH, env);
   if (!aHi || !bHi) return aHi === bHi ? 'undefined' : 'different';
   const D = ctor(HIGH);
   const scale = D.max(cabs(aHi, D), cabs(bHi, D));
   const diff = cabs(cadd(aHi, cneg(bHi)), D);
+
   const aLo = evalNumeric(a, LOW, env);
   const bLo = evalNumeric(b, LOW, env);
   if (!aLo || !bLo) return 'different';

@@ -55,10 +55,10 @@ export function scalarEqual(g: Node, p: Node): boolean {
   if (gi !== 0 || pi !== 0) return gi === pi;
   if (show(g) === show(p)) return true;
   if (containsInfinity(g) || containsInfinity(p)) return false;
-  const gs = freeSymbols(g);
-  const ps = freeSymbols(p);
-  if (gs.join('\u0000') !== ps.join('\u0000')) return false;
-  return gs.length === 0 ? constantEqual(g, p) : identityEqual(g, p, gs);
+  // Identity testing runs over the union of both sides' variables (sin²x + cos²x = 1), each
+  // variable at its own values, so `2x + 3` and `2y + 3` still differ.
+  const syms = [...new Set([...freeSymbols(g), ...freeSymbols(p)])].sort();
+  return syms.length === 0 ? constantEqual(g, p) : identityEqual(g, p, syms);
 }
 
 type Exact = Rat | null | 'undefined';

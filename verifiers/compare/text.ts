@@ -8,13 +8,18 @@ import { rat } from '../rational.js';
  * A text answer that spells a number ("four") is compared as that number.
  */
 export function normText(s: string): string {
-  return s
+  const t = s
     .toLowerCase()
     .replace(/\\text\{([^{}]*)\}/g, '$1')
-    .replace(/[\s~]+/g, ' ')
-    .replace(/^[\s([{"'.:]+|[\s)\]}"'.:,;!]+$/g, '')
-    .replace(/^(?:the|an|a)\s+/, '')
-    .replace(/\s+/g, ' ')
+    .replace(/[\s~]+/g, ' ');
+  // Trim punctuation by hand: an anchored `[...]+$` regex is quadratic on long runs.
+  let a = 0;
+  let b = t.length;
+  while (a < b && ' ([{"\'.:'.includes(t[a]!)) a++;
+  while (b > a && ' )]}"\'.:,;!'.includes(t[b - 1]!)) b--;
+  return t
+    .slice(a, b)
+    .replace(/^(?:the|an|a) /, '')
     .trim();
 }
 
@@ -41,7 +46,7 @@ export function textEqual(g: Node, p: Node, numbersEqual: (a: Node, b: Node) => 
   if (t.k !== 'text') return false;
   // A choice letter against a one-letter symbol: `\text{(C)}` vs `C`.
   if (other.k === 'sym') {
-    const letter = choiceLetter(t.value);
+    const letter = choiceLetter(normText(t.value));
     return letter !== null && other.name.length === 1 && letter === other.name.toLowerCase();
   }
   const n = parseNumberWords(normText(t.value));

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
-import { evaluateCheckpoint } from '../../eval/checkpoint.js';
 import { renderEvalMarkdown } from '../../eval/render.js';
 import type { OverlongPolicy, UnknownCharsPolicy } from '../../eval/evaluate.js';
 
@@ -37,6 +36,7 @@ interface EvalCliOptions {
   seed: number;
   batchSize: number;
   threads?: number;
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
   unknownChars: UnknownCharsPolicy;
   overlong: OverlongPolicy;
   json?: boolean;
@@ -58,6 +58,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'sampling seed (synthetic: also the problem seed, as in training)', int('--seed', 0), 0)
     .option('--batch-size <n>', 'prompts sampled together', int('--batch-size', 1), 64)
     .option('--threads <n>', 'verifier threads (default: cores)', int('--threads', 0))
+    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu | webgpu', oneOf('--backend', ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'] as const), 'auto')
     .option(
       '--unknown-chars <mode>',
       "prompt characters the tokenizer lacks: fold (lowercase / strip accents, else drop), drop, or error",
@@ -76,6 +77,8 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress output')
     .action(async (o: EvalCliOptions) => {
       const tty = process.stderr.isTTY && !o.quiet;
+      // Loaded here, not at the top: it pulls in tfjs, which other commands (worker, sweep) need not load.
+      const { evaluateCheckpoint } = await import('../../eval/checkpoint.js');
       const r = await evaluateCheckpoint({
         checkpoint: o.checkpoint,
         dataset: o.dataset,
@@ -86,6 +89,7 @@ export function register(program: Command): void {
         seed: o.seed,
         batchSize: o.batchSize,
         threads: o.threads ?? null,
+        backend: o.backend,
         unknownChars: o.unknownChars,
         overlong: o.overlong,
         keepSamples: Boolean(o.samplesOut),
@@ -100,6 +104,7 @@ export function register(program: Command): void {
             `laconic eval: ${r.prompts_with_dropped_chars} prompt(s) had characters the tokenizer lacks (${r.dropped_chars.slice(0, 12).map((c) => JSON.stringify(c)).join(' ')}${r.dropped_chars.length > 12 ? ' ...' : ''}); ${o.unknownChars === 'fold' ? 'folded or dropped' : 'dropped'}\n`,
           );
         }
+        if (r.undecodable_tokens > 0) process.stderr.write(`laconic eval: ${r.undecodable_tokens} sampled token id(s) are outside the tokenizer's vocabulary (skipped in the text)\n`);
         if (r.prompts_truncated > 0) process.stderr.write(`laconic eval: ${r.prompts_truncated} prompt(s) were cut to fit the model's context (kept their end)\n`);
       }
       if (o.out) writeJsonAtomic(o.out, r);

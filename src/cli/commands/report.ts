@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { writeReport } from '../../sweep/report.js';
 
 export function register(program: Command): void {
   program
@@ -7,6 +6,7 @@ export function register(program: Command): void {
     .description('Rebuild a sweep folder\'s results.csv/.md, Pareto and curve plots (SVG + PNG) and report.html from its runs.')
     .argument('<dir>', 'sweep output folder (holds sweep.json and runs/)')
     .action(async (dir: string) => {
+      const { writeReport } = await import('../../sweep/report.js');
       const { paths, results } = await writeReport(dir);
       const done = results.runs.filter((r) => r.status === 'done').length;
       process.stdout.write(

@@ -1,9 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { trainCommandFrom } from '../../sweep/command.js';
-import { formatParams } from '../../sweep/results.js';
-import { loadSweep } from '../../sweep/spec.js';
-import { runSweep } from '../../sweep/sweep.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -41,6 +38,12 @@ export function register(program: Command): void {
     .option('--plain', 'plain progress lines even on a terminal')
     .option('--quiet', 'no progress output')
     .action(async (o: SweepCliOptions) => {
+      // Loaded on use: the sweep pulls in vega and the shaper registry, which `laconic --help` need not load.
+      const [{ loadSweep }, { runSweep }, { formatParams }] = await Promise.all([
+        import('../../sweep/spec.js'),
+        import('../../sweep/sweep.js'),
+        import('../../sweep/results.js'),
+      ]);
       const plan = loadSweep(o.config);
       const out = path.resolve(o.out ?? path.join('runs', 'sweeps', plan.name));
       if (o.dryRun) {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { trainCommandFrom } from '../../sweep/command.js';
-import { runWorker } from '../../sweep/worker.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -38,6 +37,7 @@ export function register(program: Command): void {
     .option('--train-command <json>', 'command prefix used instead of this package\'s `laconic` (JSON array; gets `train --config F --out D`)')
     .option('--keep-runs', 'keep the scratch folders of finished runs')
     .action(async (o: WorkerCliOptions) => {
+      const { runWorker } = await import('../../sweep/worker.js');
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.once('SIGINT', stop);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from './consts.js';
-import { cols, rows, softmaxGrad } from './kernels.js';
+import { cols, rows, softmaxGrad, t2d } from './kernels.js';
 
 /**
  * Causal self-attention over head-major rows, computed block by block with plain 2-D matMuls.
@@ -39,7 +39,7 @@ export function blockedCausalAttention(
   if (qkv.shape[0] !== 3 * HN) throw new Error(`blockedCausalAttention: qkv has ${qkv.shape[0]} rows, expected ${3 * HN}`);
   const f = customOp<[tf.Tensor2D], tf.Tensor2D>((x, save) => {
     // Kᵀ of all heads at once, [hd, H·N]: a block's Kᵀ is then a column range (no per-block transpose)
-    const kT = tf.transpose(rows(x, HN, HN)) as tf.Tensor2D;
+    const kT = t2d(rows(x, HN, HN));
     const outs: tf.Tensor2D[] = [];
     const probs: tf.Tensor2D[] = [];
     for (let h = 0; h < H; h++) {
@@ -58,7 +58,7 @@ export function blockedCausalAttention(
         const xs = saved[0] as tf.Tensor2D;
         const d = dO as tf.Tensor2D;
         // Vᵀ of all heads once, so dp needs no per-block transpose
-        const vT = tf.transpose(rows(xs, 2 * HN, HN)) as tf.Tensor2D;
+        const vT = t2d(rows(xs, 2 * HN, HN));
         const dq: tf.Tensor2D[] = [];
         const dk: tf.Tensor2D[] = [];
         const dv: tf.Tensor2D[] = [];
@@ -70,11 +70,11 @@ export function blockedCausalAttention(
             const dOb = rows(d, at, n);
             // o = p·v  →  dv = pᵀ·dO, dp = dO·vᵀ. (pᵀ·dO with an explicit transpose beats dOᵀ·p:
             // XNNPACK repacks the right operand every call, and [n, hd] packs faster than [n, n].)
-            dv.push(tf.matMul(tf.transpose(p), dOb) as tf.Tensor2D);
+            dv.push(tf.matMul(t2d(p), dOb) as tf.Tensor2D);
             const ds = softmaxGrad(p, tf.matMul(dOb, cols(vT, at, n)) as tf.Tensor2D);
             // s = q·kᵀ  →  dq = ds·k, dk = dsᵀ·q
             dq.push(tf.matMul(ds, rows(xs, HN + at, n)) as tf.Tensor2D);
-            dk.push(tf.matMul(tf.transpose(ds), rows(xs, at, n)) as tf.Tensor2D);
+            dk.push(tf.matMul(t2d(ds), rows(xs, at, n)) as tf.Tensor2D);
             i++;
           }
         }

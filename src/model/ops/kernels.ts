@@ -30,7 +30,13 @@ interface CpuBackendLike {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): TensorInfoLike;
 }
 
-type Body = (inputs: Float32Array[], shapes: number[][], attrs: Record<string, number>) => { shape: number[]; fill: (out: Float32Array) => void };
+/** A JS kernel: output shape from input shapes and attrs, then fill the output from input values. */
+export type Body = (
+  inputs: Float32Array[],
+  shapes: number[][],
+  attrs: Record<string, number>,
+  objAttrs: Record<string, unknown>,
+) => { shape: number[]; fill: (out: Float32Array) => void };
 
 const bodies: Record<string, Body> = {
   LaconicRows: ([x], [s], { start, rows }) => ({
@@ -60,6 +66,39 @@ const bodies: Record<string, Body> = {
         let dot = 0;
         for (let c = o; c < o + C; c++) dot += pv[c]! * dv[c]!;
         for (let c = o; c < o + C; c++) out[c] = pv[c]! * (dv[c]! - dot);
+      }
+    },
+  }),
+  // Block transpose: x [R, C·b] seen as an R×C grid of b-float blocks → [C, R·b], the grid transposed.
+  // b = 1 is a plain 2-D transpose; b = hd moves between [tokens, heads·hd] and head-major rows.
+  // Tiled for locality; tfjs-wasm's generic N-D Transpose does index arithmetic per element and is
+  // several times slower.
+  LaconicBlockT: ([x], [s], { b }) => ({
+    shape: [s![1]! / b!, s![0]! * b!],
+    fill: (out) => {
+      const R = s![0]!;
+      const bs = b!;
+      const C = s![1]! / bs;
+      const xv = x!;
+      if (bs === 1) {
+        const TB = 32;
+        for (let r0 = 0; r0 < R; r0 += TB) {
+          const r1 = Math.min(R, r0 + TB);
+          for (let c0 = 0; c0 < C; c0 += TB) {
+            const c1 = Math.min(C, c0 + TB);
+            for (let r = r0; r < r1; r++) {
+              const ro = r * C;
+              for (let c = c0; c < c1; c++) out[c * R + r] = xv[ro + c]!;
+            }
+          }
+        }
+        return;
+      }
+      for (let r = 0; r < R; r++) {
+        for (let c = 0; c < C; c++) {
+          const src = (r * C + c) * bs;
+          out.set(xv.subarray(src, src + bs), (c * R + r) * bs);
+        }
       }
     },
   }),
@@ -94,45 +133,91 @@ const bodies: Record<string, Body> = {
 };
 
 let registered = false;
+const defined = new Map<string, Body>();
+
+/**
+ * Register a JS kernel for the wasm backend (reading and writing the wasm heap in place) and the cpu
+ * backend (its JS arrays). Called at module load; registration is global to tfjs.
+ */
+export function defineKernel(name: string, body: Body): void {
+  if (defined.has(name)) return;
+  defined.set(name, body);
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const be = backend as unknown as WasmBackendLike;
+      const ins = Object.values(inputs) as unknown as TensorInfoLike[];
+      const shapes = ins.map((t) => t.shape);
+      const a = attrs as Record<string, number>;
+      const { shape } = body([], shapes, a, attrs as Record<string, unknown>);
+      const out = be.makeOutput(shape, 'float32');
+      // views are taken after makeOutput: an allocation may grow (and so replace) the wasm heap
+      const vals = ins.map((t) => be.typedArrayFromHeap(t));
+      body(vals, shapes, a, attrs as Record<string, unknown>).fill(be.typedArrayFromHeap(out));
+      return out as unknown as tf.TensorInfo;
+    },
+  });
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const be = backend as unknown as CpuBackendLike;
+      const ins = Object.values(inputs) as unknown as TensorInfoLike[];
+      const vals = ins.map((t) => be.data.get(t.dataId).values);
+      const { shape, fill } = body(vals, ins.map((t) => t.shape), attrs as Record<string, number>, attrs as Record<string, unknown>);
+      const out = new Float32Array(shape.reduce((x, y) => x * y, 1));
+      fill(out);
+      return be.makeTensorInfo(shape, 'float32', out) as unknown as tf.TensorInfo;
+    },
+  });
+}
 
 function register(): void {
   if (registered) return;
   registered = true;
-  for (const [name, body] of Object.entries(bodies)) {
-    tf.registerKernel({
-      kernelName: name,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const be = backend as unknown as WasmBackendLike;
-        const ins = Object.values(inputs) as unknown as TensorInfoLike[];
-        const { shape, fill } = body([], ins.map((t) => t.shape), attrs as Record<string, number>);
-        const out = be.makeOutput(shape, 'float32');
-        // views are taken after makeOutput: an allocation may grow (and so replace) the wasm heap
-        const vals = ins.map((t) => be.typedArrayFromHeap(t));
-        body(vals, ins.map((t) => t.shape), attrs as Record<string, number>).fill(be.typedArrayFromHeap(out));
-        return out as unknown as tf.TensorInfo;
-      },
-    });
-    tf.registerKernel({
-      kernelName: name,
-      backendName: 'cpu',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const be = backend as unknown as CpuBackendLike;
-        const ins = Object.values(inputs) as unknown as TensorInfoLike[];
-        const vals = ins.map((t) => be.data.get(t.dataId).values);
-        const { shape, fill } = body(vals, ins.map((t) => t.shape), attrs as Record<string, number>);
-        const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-        fill(out);
-        return be.makeTensorInfo(shape, 'float32', out) as unknown as tf.TensorInfo;
-      },
-    });
-  }
+  for (const [name, body] of Object.entries(bodies)) defineKernel(name, body);
 }
 
-function hasKernel(name: string): boolean {
+let enabled = true;
+
+/** Turn the JS kernels off (tests use this to exercise the plain-op fallbacks other backends take). */
+export function setCustomKernels(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether kernel `name` will run on the active backend (wasm or cpu, and not switched off). */
+export function hasKernel(name: string): boolean {
   register();
+  if (!enabled) return false;
   const b = tf.getBackend();
   return b === 'wasm' || b === 'cpu' ? tf.getKernel(name, b) !== undefined : false;
+}
+
+function blockTRaw(x: tf.Tensor2D, b: number): tf.Tensor2D {
+  const [R, Cb] = x.shape;
+  if (hasKernel('LaconicBlockT')) return tf.engine().runKernel('LaconicBlockT', { x }, { b }) as tf.Tensor2D;
+  const C = Cb / b;
+  return tf.reshape(tf.transpose(tf.reshape(x, [R, C, b]), [1, 0, 2]), [C, R * b]);
+}
+
+/** Transpose of a 2-D tensor, differentiable (the gradient is the transpose of dy). */
+export function t2d(x: tf.Tensor2D): tf.Tensor2D {
+  return blockT(x, 1);
+}
+
+/**
+ * x [R, C·b] as an R×C grid of b-value blocks → [C, R·b] with the grid transposed; differentiable
+ * (its gradient is the same operation on dy).
+ */
+export function blockT(x: tf.Tensor2D, b: number): tf.Tensor2D {
+  const [R, Cb] = x.shape;
+  if (Cb % b !== 0) throw new Error(`blockT: ${Cb} columns are not a multiple of block ${b}`);
+  const f = customOp<[tf.Tensor2D], tf.Tensor2D>((xi) => ({
+    value: blockTRaw(xi, b),
+    gradFunc: (dy) => tf.reshape(blockTRaw(tf.reshape(dy, [Cb / b, R * b]), b), [R, Cb]),
+  }));
+  return f(x);
 }
 
 /** x[start : start+rows, :] of a 2-D tensor. */
@@ -198,4 +283,111 @@ export function shareIdentityOnWasm(): void {
     },
   };
   tf.registerKernel(cfg as unknown as tf.KernelConfig);
+}
+
+/**
+ * Adam/AdamW update of one parameter in a single pass (JS kernel with three outputs: p, m, v),
+ * replacing ~16 elementwise kernels per parameter. `decoupled` applies AdamW's p -= lr·wd·p; `l2`
+ * adds wd·p to the gradient (Adam). Gradient scale = clip coefficient.
+ */
+export interface AdamAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  bc1: number;
+  bc2: number;
+  gradScale: number;
+  wdDecoupled: number;
+  wdL2: number;
+}
+
+function adamFill(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs, po: Float32Array, mo: Float32Array, vo: Float32Array): void {
+  const { lr, beta1, beta2, eps, bc1, bc2, gradScale, wdDecoupled, wdL2 } = a;
+  const b1c = 1 - beta1;
+  const b2c = 1 - beta2;
+  for (let i = 0; i < p.length; i++) {
+    const pi = p[i]!;
+    const gi = g[i]! * gradScale + wdL2 * pi;
+    const mi = beta1 * m[i]! + b1c * gi;
+    const vi = beta2 * v[i]! + b2c * gi * gi;
+    mo[i] = mi;
+    vo[i] = vi;
+    po[i] = pi - lr * (mi / bc1 / (Math.sqrt(vi / bc2) + eps)) - lr * wdDecoupled * pi;
+  }
+}
+
+let adamRegistered = false;
+function registerAdam(): void {
+  if (adamRegistered) return;
+  adamRegistered = true;
+  tf.registerKernel({
+    kernelName: 'LaconicAdam',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const be = backend as unknown as WasmBackendLike;
+      const { p, g, m, v } = inputs as unknown as Record<string, TensorInfoLike>;
+      const outs = [be.makeOutput(p!.shape, 'float32'), be.makeOutput(p!.shape, 'float32'), be.makeOutput(p!.shape, 'float32')];
+      const h = (t: TensorInfoLike) => be.typedArrayFromHeap(t);
+      adamFill(h(p!), h(g!), h(m!), h(v!), attrs as unknown as AdamAttrs, h(outs[0]!), h(outs[1]!), h(outs[2]!));
+      return outs as unknown as tf.TensorInfo[];
+    },
+  });
+  tf.registerKernel({
+    kernelName: 'LaconicAdam',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const be = backend as unknown as CpuBackendLike;
+      const { p, g, m, v } = inputs as unknown as Record<string, TensorInfoLike>;
+      const n = p!.shape.reduce((x, y) => x * y, 1);
+      const po = new Float32Array(n);
+      const mo = new Float32Array(n);
+      const vo = new Float32Array(n);
+      const val = (t: TensorInfoLike) => be.data.get(t.dataId).values;
+      adamFill(val(p!), val(g!), val(m!), val(v!), attrs as unknown as AdamAttrs, po, mo, vo);
+      return [po, mo, vo].map((x) => be.makeTensorInfo(p!.shape, 'float32', x)) as unknown as tf.TensorInfo[];
+    },
+  });
+}
+
+/** One Adam step for one parameter: returns [p', m', v']. */
+export function adamUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  registerAdam();
+  if (enabled && (tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu')) {
+    return tf.engine().runKernel('LaconicAdam', { p, g, m, v }, a as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  return tf.tidy(() => {
+    let gi = a.gradScale !== 1 ? tf.mul(g, a.gradScale) : g;
+    if (a.wdL2) gi = tf.add(gi, tf.mul(p, a.wdL2));
+    const mi = tf.add(tf.mul(m, a.beta1), tf.mul(gi, 1 - a.beta1));
+    const vi = tf.add(tf.mul(v, a.beta2), tf.mul(tf.square(gi), 1 - a.beta2));
+    const upd = tf.div(tf.div(mi, a.bc1), tf.add(tf.sqrt(tf.div(vi, a.bc2)), a.eps));
+    let next = tf.sub(p, tf.mul(upd, a.lr));
+    if (a.wdDecoupled) next = tf.sub(next, tf.mul(p, a.lr * a.wdDecoupled));
+    return [next, mi, vi] as [tf.Tensor, tf.Tensor, tf.Tensor];
+  });
+}
+
+/** Σ over tensors of Σ x² (float64 accumulation on wasm/cpu), for the global gradient norm. */
+export function sumOfSquares(ts: tf.Tensor[]): number {
+  const b = tf.getBackend();
+  if (enabled && (b === 'wasm' || b === 'cpu')) {
+    let s = 0;
+    for (const t of ts) {
+      const vals = (b === 'wasm' ? heapView(t) : null) ?? (t.dataSync() as Float32Array);
+      for (let i = 0; i < vals.length; i++) s += vals[i]! * vals[i]!;
+    }
+    return s;
+  }
+  const sq = tf.tidy(() => tf.addN(ts.map((g) => tf.sum(tf.square(g)))));
+  const v = sq.dataSync()[0]!;
+  sq.dispose();
+  return v;
+}
+
+/** A read-only view of a float32 tensor's data on the wasm heap (no copy), or null elsewhere. */
+function heapView(t: tf.Tensor): Float32Array | null {
+  const be = tf.backend() as unknown as WasmBackendLike;
+  if (typeof be.typedArrayFromHeap !== 'function' || t.dtype !== 'float32') return null;
+  return be.typedArrayFromHeap(t as unknown as TensorInfoLike);
 }

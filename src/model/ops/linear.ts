@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from './consts.js';
+import { t2d } from './kernels.js';
 
 /**
  * y = x · W (+ b) for 2-D x, with a hand-written gradient made only of plain (untransposed) 2-D
@@ -37,15 +38,15 @@ const linearBias = customOp<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D], tf.Tensor2D
 
 /** dX = dY · Wᵀ with plain 2-D products. */
 export function matMulGradX(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(dy, tf.transpose(w)) as tf.Tensor2D;
+  return tf.matMul(dy, t2d(w)) as tf.Tensor2D;
 }
 
 /** dW = Xᵀ · dY, transposing the narrower operand. */
 export function matMulGradW(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
   const din = x.shape[1];
   const dout = dy.shape[1];
-  if (dout < din) return tf.transpose(tf.matMul(tf.transpose(dy), x)) as tf.Tensor2D;
-  return tf.matMul(tf.transpose(x), dy) as tf.Tensor2D;
+  if (dout < din) return t2d(tf.matMul(t2d(dy), x) as tf.Tensor2D);
+  return tf.matMul(t2d(x), dy) as tf.Tensor2D;
 }
 
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D | null): tf.Tensor2D {

@@ -1,0 +1,49 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it, vi } from 'vitest';
+import { register as registerDpo } from '../../src/cli/commands/dpo.js';
+import { register as registerPairs } from '../../src/cli/commands/pairs.js';
+import { preferenceLossNames } from '../../src/offline/losses/index.js';
+
+function program(): Command {
+  const p = new Command();
+  p.exitOverride();
+  registerDpo(p);
+  registerPairs(p);
+  return p;
+}
+
+describe('CLI', () => {
+  it('dpo --list-losses prints every loss with its parameters', async () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out.push(String(s));
+      return true;
+    });
+    try {
+      await program().parseAsync(['node', 'laconic', 'dpo', '--list-losses']);
+    } finally {
+      spy.mockRestore();
+    }
+    const text = out.join('');
+    for (const name of preferenceLossNames) expect(text).toContain(`${name}`);
+    expect(text).toMatch(/simpo \(reference-free\)/);
+    expect(text).toMatch(/gamma: γ: target reward margin/);
+  });
+
+  it('dpo without --config and with a bad config fail with a clear message', async () => {
+    await expect(program().parseAsync(['node', 'laconic', 'dpo'])).rejects.toThrow(/--config <file> is required/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'laconic-cli-'));
+    const f = path.join(dir, 'c.yaml');
+    fs.writeFileSync(f, 'model: {checkpoint: x}\nlosses: [{name: dpo, params: {beta: 0}}]\n');
+    await expect(program().parseAsync(['node', 'laconic', 'dpo', '--config', f])).rejects.toThrow(/losses\.0\.params\.beta/);
+  });
+
+  it('pairs validates the strategy before loading anything', async () => {
+    await expect(
+      program().parseAsync(['node', 'laconic', 'pairs', '--checkpoint', 'x', '--dataset', 'synthetic', '--out', 'o.jsonl', '--strategy', 'longest']),
+    ).rejects.toThrow(/--strategy: unknown "longest"/);
+  });
+});
