@@ -1,12 +1,16 @@
 /**
  * Policy throughput: `npm run bench -- model [--config tiny|small|all] [--backend auto|wasm|cpu|tensorflow]
- *   [--steps 5] [--micro-batch 16] [--sample-batch 16] [--repeat 1]`
+ *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--repeat 1]`
  *
  * Prints one JSON line per config: train_tokens_per_s (forward + backward + optimizer step over a
  * 16 × context batch, every token a target), sample_tokens_per_s (KV cache, 16 sequences of new tokens
  * from a 1-token prompt at temperature 1; the budget is min(128, context - 1)), peak_rss_mb.
- * The machine may be shared: run it a few times and read the numbers as noisy.
+ * --workers: data-parallel worker threads for training (default: cores - 1). The *_per_cpu_s fields
+ * divide by the CPU time of the whole process (all threads): on a shared machine they move less than
+ * the wall-clock rates. Run a few times and read the numbers as noisy.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
 import { MODEL_PRESETS } from '../src/model/config.js';
@@ -16,17 +20,28 @@ import { intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
 
 const BATCH = 16;
 
-function cpuSeconds(since: NodeJS.CpuUsage): number {
-  const u = process.cpuUsage(since);
-  return (u.user + u.system) / 1e6;
+/**
+ * CPU seconds of the whole process, worker threads included (/proc/self/stat; process.cpuUsage
+ * counts only the calling thread on Node 20). Falls back to the main thread's time elsewhere.
+ */
+function processCpu(): number {
+  try {
+    const f = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks (USER_HZ = 100)
+  } catch {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  }
 }
 
-async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, args: Record<string, string | true>): Promise<void> {
+async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, workers: number, args: Record<string, string | true>): Promise<void> {
   const cfg = MODEL_PRESETS[name];
   const steps = intArg(args, 'steps', 5);
-  const mbs = intArg(args, 'micro-batch', BATCH);
+  const mbs = intArg(args, 'micro-batch', 8);
   const sampleBatch = intArg(args, 'sample-batch', BATCH);
   const policy = Policy.create(cfg, { seed: 0 });
+  if (workers > 0) await policy.startWorkers({ workers });
   const rng = new Rng(1);
   const T = cfg.contextLength;
   const tokens = Array.from({ length: BATCH }, () => [1, ...Array.from({ length: T - 1 }, () => rng.int(3, cfg.vocabSize - 1))]);
@@ -35,20 +50,20 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, ar
 
   await policy.trainStep(batch, obj, { microBatchSize: mbs }); // warm-up: shapes, caches, XNNPACK packing
   const t0 = performance.now();
-  const c0 = process.cpuUsage();
+  const c0 = processCpu();
   for (let i = 0; i < steps; i++) await policy.trainStep(batch, obj, { microBatchSize: mbs });
   const trainS = (performance.now() - t0) / 1000;
-  const trainCpu = cpuSeconds(c0);
+  const trainCpu = processCpu() - c0;
 
   const newTokens = Math.min(128, T - 1);
   const prompts = Array.from({ length: sampleBatch }, () => [1]);
   const sopts = { temperature: 1, stopTokens: [] as number[], maxNewTokens: newTokens, batchSize: sampleBatch };
   await policy.sample(prompts.slice(0, 2), { ...sopts, maxNewTokens: 4, rng: new Rng(2) });
   const t1 = performance.now();
-  const c1 = process.cpuUsage();
+  const c1 = processCpu();
   const out = await policy.sample(prompts, { ...sopts, rng: new Rng(3) });
   const sampleS = (performance.now() - t1) / 1000;
-  const sampleCpu = cpuSeconds(c1);
+  const sampleCpu = processCpu() - c1;
   const sampled = out.reduce((a, r) => a + r.length, 0);
 
   printResult({
@@ -63,9 +78,11 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, ar
     sample_tokens_per_cpu_s: round(sampled / sampleCpu),
     train_batch: `${BATCH}x${T}`,
     micro_batch: mbs,
+    workers,
     sample: `${sampleBatch}x${newTokens}`,
     tensors: tf.memory().numTensors,
   });
+  await policy.stopWorkers();
   policy.dispose();
 }
 
@@ -77,7 +94,9 @@ async function main(argv: string[]): Promise<void> {
   const info = await initBackend(String(args.backend ?? 'auto') as BackendChoice);
   process.stderr.write(`backend: ${info.name} (${info.detail})\n`);
   const repeat = Math.max(1, intArg(args, 'repeat', 1));
-  for (let r = 0; r < repeat; r++) for (const n of names) await benchConfig(n as keyof typeof MODEL_PRESETS, info.name, args);
+  // one worker thread per extra core by default (tfjs runs wasm single-threaded in Node)
+  const workers = args.workers === undefined || args.workers === 'auto' ? Math.max(0, os.availableParallelism() - 1) : intArg(args, 'workers', 0);
+  for (let r = 0; r < repeat; r++) for (const n of names) await benchConfig(n as keyof typeof MODEL_PRESETS, info.name, workers, args);
 }
 
 main(process.argv.slice(2)).catch((e) => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { headDim, type ModelConfig } from './config.js';
 import { ConstCache } from './ops/consts.js';
-import { ropeInvFreq, ropeRow, rotateHalfMatrix } from './ops/rope.js';
+import { ropeInvFreq, ropeRow } from './ops/rope.js';
 import { blockMaskValues } from './ops/attention.js';
 import { getParam, type Params } from './params.js';
 
@@ -28,13 +28,6 @@ export class ModelCore {
   /** Optional parameter (biases exist only with config.bias / layernorm). */
   opt(name: string): tf.Variable | null {
     return this.params.get(name) ?? null;
-  }
-
-  rotate(): { r: tf.Tensor2D; rT: tf.Tensor2D } {
-    const hd = this.hd;
-    const r = this.consts.get('rot', () => tf.tensor2d(rotateHalfMatrix(hd).r, [hd, hd]));
-    const rT = this.consts.get('rotT', () => tf.tensor2d(rotateHalfMatrix(hd).rT, [hd, hd]));
-    return { r, rT };
   }
 
   /**

@@ -6,6 +6,7 @@ import { linear } from './ops/linear.js';
 import { ropeRow } from './ops/rope.js';
 import { roundUp } from './batching.js';
 import { oneHotF32, tidyObj } from './ops/consts.js';
+import { rope as ropeOp } from './ops/kernels.js';
 import { kvWriteK, normK, type DecodeGeometry, type DecodeStepInfo } from './ops/decodeKernels.js';
 
 /**
@@ -130,7 +131,6 @@ export function decodeStep(core: ModelCore, ids: Int32Array, positions: Int32Arr
     }
     const cos = rope ? tf.tensor2d(cosV, [rows, hd]) : tf.tensor2d(cosV, [rows, 1]);
     const sin = sinV ? tf.tensor2d(sinV, [rows, hd]) : null;
-    const { r } = core.rotate();
     const keyMask = tf.concat([cache.keyMask, tf.zeros([B, 1, 1, 1])], 3) as tf.Tensor4D;
     const newK: tf.Tensor4D[] = [];
     const newV: tf.Tensor4D[] = [];
@@ -139,7 +139,8 @@ export function decodeStep(core: ModelCore, ids: Int32Array, positions: Int32Arr
       const h1 = norm(x, core.p(`${pre}.ln_1.weight`), core.opt(`${pre}.ln_1.bias`), c);
       const qkv = linear(h1, core.p(`${pre}.attn.c_attn.weight`) as tf.Tensor as tf.Tensor2D, core.opt(`${pre}.attn.c_attn.bias`) as tf.Tensor1D | null);
       const hm = tf.reshape(qkv, [rows, hd]) as tf.Tensor2D;
-      const rot = sin ? tf.add(tf.mul(hm, cos), tf.mul(tf.matMul(hm, r), sin)) : tf.mul(hm, cos);
+      // v rows carry cos 1 and sin 0, so rotating every row leaves them unchanged
+      const rot = sin ? ropeOp(hm, cos, sin, rows) : tf.mul(hm, cos);
       const [q, k, v] = tf.unstack(tf.reshape(rot, [B, 3, H, hd]), 1) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
       const K = tf.concat([cache.k[i]!, tf.expandDims(k, 2)], 2) as tf.Tensor4D;
       const V = tf.concat([cache.v[i]!, tf.expandDims(v, 2)], 2) as tf.Tensor4D;

@@ -38,7 +38,12 @@ interface ErrorReply {
   id: number;
   message: string;
 }
-type Reply = GradReply | ErrorReply | { type: 'ready' };
+interface ValueReply {
+  type: 'value';
+  id: number;
+  value: unknown;
+}
+type Reply = GradReply | ErrorReply | ValueReply | { type: 'ready' };
 
 export interface WorkerInit {
   config: unknown;
@@ -53,7 +58,7 @@ export interface WorkerInit {
 interface Slot {
   worker: Worker;
   version: number;
-  pending: Map<number, { resolve: (r: GradReply) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (r: GradReply | ValueReply) => void; reject: (e: Error) => void }>;
 }
 
 /**
@@ -199,7 +204,7 @@ export class WorkerPool {
       };
       const id = this.nextId++;
       return new Promise<GradReply>((resolve, reject) => {
-        slot.pending.set(id, { resolve, reject });
+        slot.pending.set(id, { resolve: resolve as (r: GradReply | ValueReply) => void, reject });
         slot.worker.postMessage({
           type: 'grads',
           id,
@@ -248,6 +253,54 @@ export class WorkerPool {
       }
     }
     return { grads, loss, stats };
+  }
+
+  /** Ask worker w to run `type` with `payload` (after syncing weights); resolves with its value. */
+  private call<T>(policy: Policy, w: number, type: string, payload: Record<string, unknown>): Promise<T> {
+    if (this.closed) throw new Error('worker pool is closed');
+    this.sync(policy);
+    const slot = this.slots[w]!;
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      slot.pending.set(id, { resolve: (r) => resolve((r as ValueReply).value as T), reject });
+      slot.worker.postMessage({ type, id, ...payload });
+    });
+  }
+
+  /**
+   * Split `n` items into size+1 contiguous shards proportional to equal shares (main thread first).
+   * Empty shards are allowed when n is small.
+   */
+  shards(n: number): [number, number][] {
+    const k = this.slots.length + 1;
+    const out: [number, number][] = [];
+    for (let i = 0; i < k; i++) out.push([Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
+    return out;
+  }
+
+  /**
+   * Run `fn(lo, hi)` for the main thread's shard and `type` messages for the workers' shards, in
+   * parallel; results are concatenated in shard order.
+   */
+  async map<T>(
+    policy: Policy,
+    n: number,
+    type: string,
+    payload: (lo: number, hi: number, shard: number) => Record<string, unknown>,
+    local: (lo: number, hi: number) => Promise<T[]>,
+  ): Promise<T[]> {
+    const sh = this.shards(n);
+    const remote = sh.slice(1).map(([lo, hi], w) => (hi > lo ? this.call<T[]>(policy, w, type, payload(lo, hi, w + 1)) : Promise.resolve([])));
+    const [lo0, hi0] = sh[0]!;
+    let mine: T[];
+    try {
+      mine = hi0 > lo0 ? await local(lo0, hi0) : [];
+    } catch (e) {
+      await Promise.allSettled(remote);
+      throw e;
+    }
+    const rest = await Promise.all(remote);
+    return mine.concat(...rest);
   }
 
   private partition(batch: SeqBatch, plan: MicroPlan): number[][] {

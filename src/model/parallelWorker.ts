@@ -2,7 +2,8 @@ import { appendFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { WorkerInit } from './parallel.js';
-import { Policy, type ForwardImpl } from './policy.js';
+import { Rng } from '../util/rng.js';
+import { Policy, type ForwardImpl, type SampleOptions } from './policy.js';
 
 /** Entry of a data-parallel worker (see parallel.ts). */
 const init = workerData as WorkerInit;
@@ -27,6 +28,21 @@ async function main(): Promise<void> {
     try {
       if (msg.type === 'weights') {
         policy.setWeights(readWeights());
+        return;
+      }
+      if (msg.type === 'sample' || msg.type === 'logprobs') {
+        const run =
+          msg.type === 'sample'
+            ? policy.sample(msg.prompts as number[][], {
+                ...(msg.opts as Omit<SampleOptions, 'rng'>),
+                rng: new Rng(msg.seed as number),
+                parallel: false,
+              })
+            : policy.logprobs(msg.tokens as number[][], { ...(msg.opts as object), parallel: false });
+        run.then(
+          (value) => port.postMessage({ type: 'value', id: msg.id, value }),
+          (e: unknown) => port.postMessage({ type: 'error', id: msg.id, message: e instanceof Error ? e.message : String(e) }),
+        );
         return;
       }
       if (msg.type === 'grads') {

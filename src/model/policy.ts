@@ -32,6 +32,8 @@ export interface PolicyCreateOptions {
 export interface LogprobsOptions {
   /** Sequences per forward pass (memory bound). Default 16. */
   microBatchSize?: number;
+  /** Spread over the worker pool when one is running (default true). */
+  parallel?: boolean;
 }
 
 export interface SampleOptions {
@@ -48,6 +50,13 @@ export interface SampleOptions {
   greedy?: boolean;
   /** Sequences decoded together (memory bound). Default 64. */
   batchSize?: number;
+  /**
+   * With a worker pool running (startWorkers) and at least 8 prompts, split the prompts into
+   * contiguous shards decoded in parallel (default true). Each shard draws from its own stream,
+   * seeded in shard order from `rng` (one int32 per shard), so results are deterministic for a
+   * given seed and worker count but differ from a serial run with the same seed.
+   */
+  parallel?: boolean;
 }
 
 export interface SampleResult {
@@ -238,6 +247,17 @@ export class Policy {
   async logprobs(tokens: number[][], opts: LogprobsOptions = {}): Promise<number[][]> {
     const mbs = opts.microBatchSize ?? 16;
     this.checkSequences(tokens, 'logprobs');
+    if (this.pool && opts.parallel !== false && tokens.length >= 2) {
+      // contiguous shards of equal count; each thread sorts and micro-batches its own
+      const pool = this.pool;
+      return pool.map(
+        this,
+        tokens.length,
+        'logprobs',
+        (lo, hi) => ({ tokens: tokens.slice(lo, hi), opts: { microBatchSize: mbs } }),
+        (lo, hi) => this.logprobs(tokens.slice(lo, hi), { microBatchSize: mbs, parallel: false }),
+      );
+    }
     const order = tokens.map((_, i) => i).sort((a, b) => tokens[b]!.length - tokens[a]!.length || a - b);
     const out: number[][] = new Array(tokens.length);
     for (let s = 0; s < order.length; s += mbs) {
@@ -302,6 +322,19 @@ export class Policy {
       }
     });
     if (!(opts.greedy || opts.temperature >= 0)) throw new Error(`sample: temperature must be ≥ 0, got ${opts.temperature}`);
+    if (this.pool && opts.parallel !== false && B >= 8) {
+      const pool = this.pool;
+      const seeds = pool.shards(B).map(() => opts.rng.int32());
+      const { rng: _rng, ...plain } = opts;
+      return pool.map(
+        this,
+        B,
+        'sample',
+        (lo, hi, shard) => ({ prompts: prompts.slice(lo, hi), opts: { ...plain, maxNewTokens: budgets.slice(lo, hi) }, seed: seeds[shard] }),
+        (lo, hi) =>
+          this.sample(prompts.slice(lo, hi), { ...opts, maxNewTokens: budgets.slice(lo, hi), rng: new Rng(seeds[0]!), parallel: false }),
+      );
+    }
     const chunk = Math.max(1, opts.batchSize ?? 64);
     const results: SampleResult[] = new Array(B);
     for (let s = 0; s < B; s += chunk) {

@@ -142,7 +142,7 @@ export class ProgressView {
     const elapsed = r.wall_s !== undefined ? duration(r.wall_s) : r.startedAt !== undefined ? duration((this.now() - r.startedAt) / 1000) : '';
     const where = r.worker && r.worker !== 'local' ? ` @${r.worker}` : '';
     const err = r.phase === 'failed' && r.error ? `  ${r.error.split('\n')[0]}` : '';
-    return `  ${phase} ${name}  ${step.padEnd(13)} acc ${num(r.accuracy, 3)}  len ${num(r.length, 1).padStart(6)}  ${elapsed}${where}${err}`;
+    return `  ${phase} ${name}  ${step.padEnd(13)} acc ${num(r.accuracy, 3).padStart(5)}  len ${num(r.length, 1).padStart(6)}  ${elapsed}${where}${err}`;
   }
 
   private eventLine(r: RunProgress): string {

@@ -106,6 +106,7 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
   const sid = sweepId(plan, outDir);
   const outstanding = new Map<string, PreparedRun>();
   const running = new Set<string>();
+  const attemptsSeen = new Map<string, number>();
   try {
     for (const run of pending) {
       const id = jobId(sid, run.name);
@@ -171,6 +172,13 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
           await redis(job.remove()).catch(() => {});
         } else if (state === 'active') {
           lastStartSeen = Date.now();
+          const seen = attemptsSeen.get(id);
+          attemptsSeen.set(id, attempts);
+          if (seen !== undefined && attempts > seen) {
+            // Started again without us seeing it wait in between: its first worker stopped answering.
+            opts.view?.setNote(`run ${run.name} restarted (attempt ${attempts}): its previous worker stopped answering`);
+            running.delete(id);
+          }
           if (!running.has(id)) {
             running.add(id);
             cb.onStart(run.name, progress?.worker ?? 'worker');

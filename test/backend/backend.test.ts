@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { currentBackend, initBackend } from '../../src/backend/index.js';
+import { Policy } from '../../src/model/policy.js';
+import { Rng } from '../../src/util/rng.js';
 
 describe('initBackend', () => {
   it('wasm: SIMD backend, reported with its detail', async () => {
@@ -26,5 +28,22 @@ describe('initBackend', () => {
     await expect(initBackend('tensorflow')).rejects.toThrow(/needs the optional package @tensorflow\/tfjs-node/);
     await expect(initBackend('webgpu')).rejects.toThrow(/@tensorflow\/tfjs-backend-webgpu/);
     await expect(initBackend('gpu' as never)).rejects.toThrow(/unknown backend "gpu"/);
+  });
+
+  it('a policy scores and samples the same on cpu and wasm', async () => {
+    const cfg = { vocabSize: 64, contextLength: 32, dModel: 32, nLayers: 2, nHeads: 2 };
+    const seqs = [[1, 5, 9, 13, 20, 21], [1, 7, 7]];
+    const run = async (b: 'cpu' | 'wasm') => {
+      await initBackend(b);
+      const p = Policy.create(cfg, { seed: 3 });
+      const lp = await p.logprobs(seqs);
+      const s = await p.sample([[1, 5]], { temperature: 1, greedy: true, stopTokens: [], maxNewTokens: 6, rng: new Rng(1) });
+      p.dispose();
+      return { lp, s };
+    };
+    const c = await run('cpu');
+    const w = await run('wasm');
+    c.lp.forEach((r, i) => r.forEach((v, t) => expect(Math.abs(v - w.lp[i]![t]!)).toBeLessThan(1e-4)));
+    expect(c.s[0]!.tokens).toEqual(w.s[0]!.tokens);
   });
 });

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Policy } from '../../src/model/policy.js';
+import { Rng } from '../../src/util/rng.js';
 import { registerObjective } from '../../src/model/objective.js';
 import { nllObjective } from '../../src/model/objectives/nll.js';
 import { fullMask, maxAbsDiff, randomSeqs, TINY, useWasm } from './helpers.js';
@@ -37,6 +38,22 @@ describe('data-parallel worker threads', () => {
     const wa = serial.getWeights();
     const wb = parallel.getWeights();
     for (const [k, v] of wa) expect(maxAbsDiff(v, wb.get(k)!)).toBeLessThan(1e-5);
+  });
+
+  it('samples and scores in parallel: deterministic per seed, logprobs consistent with serial scoring', async () => {
+    const prompts = Array.from({ length: 10 }, (_, i) => [1, 5 + i, 6 + (i % 3)]);
+    const opts = { temperature: 1, stopTokens: [2], maxNewTokens: Array.from({ length: 10 }, (_, i) => 4 + i) };
+    const a = await parallel.sample(prompts, { ...opts, rng: new Rng(5) });
+    const b = await parallel.sample(prompts, { ...opts, rng: new Rng(5) });
+    expect(a).toEqual(b);
+    a.forEach((r, i) => expect(r.length).toBeLessThanOrEqual(4 + i));
+    const full = a.map((r, i) => [...prompts[i]!, ...r.tokens]);
+    const lpPar = await parallel.logprobs(full);
+    const lpSer = await parallel.logprobs(full, { parallel: false });
+    full.forEach((_, i) => {
+      expect(maxAbsDiff(lpPar[i]!, lpSer[i]!)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(a[i]!.logprobs, lpSer[i]!.slice(prompts[i]!.length))).toBeLessThan(1e-4);
+    });
   });
 
   it('an objective the workers were not given fails with a clear error', async () => {

@@ -56,8 +56,11 @@ describe('Policy.logprobs', () => {
 });
 
 describe('Policy.sample (KV cache)', () => {
-  it('reports temperature-1 logprobs equal to logprobs() of the same tokens, with variable prompt lengths', async () => {
-    const p = tiny(5);
+  it.each([
+    ['rope', {}],
+    ['learned positions, layernorm, biases, untied', { positional: 'learned', norm: 'layernorm', bias: true, tiedEmbeddings: false }],
+  ] as const)('reports temperature-1 logprobs equal to logprobs() of the same tokens, with variable prompt lengths (%s)', async (_n, extra) => {
+    const p = tiny(5, extra);
     const prompts = [[1, 5], [1, 6, 7, 8, 9, 10, 11, 12, 13, 14], [1, 30, 31, 32, 33]];
     const out = await p.sample(prompts, { temperature: 1.3, topP: 0.95, stopTokens: [], maxNewTokens: [20, 12, 16], rng: new Rng(11) });
     const full = out.map((r, i) => [...prompts[i]!, ...r.tokens]);

@@ -60,7 +60,7 @@ describe('ProgressView', () => {
     const lines = v.render();
     expect(lines[0]).toBe('sw: 1/10 finished (0 done, 1 failed, 0 skipped), 1 running, 8 queued — 2.5s');
     expect(lines[1]).toBe('  running run7  step 2/4      acc 0.500  len   12.0  2.5s');
-    expect(lines[2]).toBe('  failed  run3  4 steps       acc -  len      -    exit 3');
+    expect(lines[2]).toBe('  failed  run3  4 steps       acc     -  len      -    exit 3');
     expect(lines.length).toBe(7); // rows - 1: header + 5 runs + "... more"
     expect(lines[6]).toBe('  ... 5 more');
     v.start();

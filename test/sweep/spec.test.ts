@@ -214,4 +214,16 @@ describe('shipped sweep files', () => {
     expect(h05!.config.data.dataset).toBe('synthetic');
     expect(h05!.config.model.checkpoint).toBe(path.join(packageRoot(), 'checkpoints', 'sft-synthetic'));
   });
+
+  it('the other shipped sweeps plan and validate', () => {
+    const schemes = loadSweep(path.join(packageRoot(), 'configs', 'sweeps', 'schemes.yaml'));
+    expect(schemes.runs.length).toBe(21);
+    expect(new Set(schemes.runs.map((r) => r.scheme)).size).toBe(7);
+    const dler = loadSweep(path.join(packageRoot(), 'configs', 'sweeps', 'dler-penalty.yaml'));
+    expect(dler.runs.length).toBe(12);
+    const r = dler.runs.find((x) => x.name === 'dler_penalty_coef=0.3_max_new_tokens=80_seed=1')!;
+    expect(r.config.rewards[0]!.params).toMatchObject({ penalty_coef: 0.3 });
+    expect(r.config.rollout.max_new_tokens).toBe(80);
+    expect(r.params).toEqual({ 'params.penalty_coef': 0.3, 'rollout.max_new_tokens': 80 });
+  });
 });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * Constant tensors keyed by a string (index ranges, masks, rope tables), created once per shape and
+ * Constant tensors keyed by a string (attention masks, rope tables), created once per shape and
  * kept until dispose(), so repeated steps allocate no new long-lived tensors. The cache is bounded:
  * when it exceeds `maxEntries` it is flushed (only possible between steps, where callers hold none).
  */
@@ -30,11 +30,6 @@ export class ConstCache {
   dispose(): void {
     for (const t of this.map.values()) t.dispose();
     this.map.clear();
-  }
-
-  /** int32 [len] tensor start..start+len-1 (rows for tf.gather: a gather copies only those rows). */
-  range(start: number, len: number): tf.Tensor1D {
-    return this.get(`range:${start}:${len}`, () => tf.range(start, start + len, 1, 'int32'));
   }
 }
 

@@ -1,0 +1,14 @@
+export { SweepSpecSchema, SweepSpecError, planSweep, loadSweep, runSetting, type SweepSpec, type SweepPlan, type SweepRunSpec, type SchemeRegistry, type PlanOptions } from './spec.js';
+export { shaperRegistry } from './registry.js';
+export { runSweep, prepareSweep, type SweepOptions, type SweepOutcome, type PreparedSweep } from './sweep.js';
+export { runLocal, runOne, defaultWorkers, type PreparedRun, type RunCallbacks, type LocalOptions } from './local.js';
+export { runOnQueue, sweepId, type QueueRunOptions } from './remote.js';
+export { runWorker, workerName, type WorkerOptions } from './worker.js';
+export { checkRedis, redisOptions, DEFAULT_QUEUE_NAME, DEFAULT_PREFIX } from './redis.js';
+export { defaultTrainCommand, laconicCli, spawnGuarded, type TrainCommand, type TrainCommandFactory } from './spawn.js';
+export { parseTrainCommand, trainCommandFrom } from './command.js';
+export { collectResults, paretoFrontier, resultsCsv, resultsMarkdown, seedGroups, readManifest, type RunResult, type SweepResults, type SweepManifest } from './results.js';
+export { paretoSpec, curvesSpec, renderSvg, svgToPng, renderPlot } from './plots.js';
+export { writeReport, reportHtml, REPORT_FILES, type ReportPaths } from './report.js';
+export { ProgressView, type ProgressMode, type RunProgress } from './progress.js';
+export { RUN_FILES, type RunInfo } from './rundir.js';
