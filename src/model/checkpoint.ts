@@ -65,8 +65,12 @@ export async function saveCheckpoint(dir: string, args: SaveCheckpointArgs): Pro
   const { policy, optimizer, rng, extra } = args;
   const abs = path.resolve(dir);
   fs.mkdirSync(path.dirname(abs), { recursive: true });
+  // leftovers of saves killed mid-write (one writer per checkpoint directory is assumed)
+  const base = path.basename(abs);
+  for (const f of fs.readdirSync(path.dirname(abs))) {
+    if (f.startsWith(`${base}.tmp-`)) fs.rmSync(path.join(path.dirname(abs), f), { recursive: true, force: true });
+  }
   const tmp = `${abs}.tmp-${process.pid}-${Date.now()}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
   try {
     const weights = new Map<string, NamedArray>();

@@ -7,3 +7,5 @@ export * from './safetensors.js';
 export { paramSpecs, countParams, type ParamSpec } from './params.js';
 export * from './tokenizers/index.js';
 export { nllObjective } from './objectives/nll.js';
+export type { WorkerPoolOptions } from './parallel.js';
+export { setCustomKernels } from './ops/kernels.js';

@@ -303,8 +303,10 @@ export class Policy {
   // ---------------------------------------------------------------- sampling
 
   /**
-   * Sample completions with a KV cache: one prefill of the (left-padded) prompts, then one token per
-   * step for every running sequence; finished sequences are dropped from the cache.
+   * Sample completions with a KV cache: one prefill of the (left-padded) prompts through the fast
+   * forward pass, then one token per step for every running sequence. Finished sequences stop being
+   * fed (the wasm/cpu decoder masks their cache rows; the generic path drops them from the cache).
+   * Prompts are decoded `batchSize` at a time, and sharded over the worker pool when one runs.
    */
   async sample(prompts: number[][], opts: SampleOptions): Promise<SampleResult[]> {
     const B = prompts.length;

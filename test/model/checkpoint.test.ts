@@ -140,5 +140,10 @@ for (let i = 0; ; i++) {
       expect(ck.policy.numParams).toBeGreaterThan(700_000);
       ck.policy.dispose();
     }
+    // the next save removes the temporary directories of killed saves
+    const p = tiny(25);
+    await saveCheckpoint(dir, { policy: p });
+    expect(fs.readdirSync(tmpRoot).filter((f) => f.startsWith('e.tmp-'))).toEqual([]);
+    p.dispose();
   });
 });

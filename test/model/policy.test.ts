@@ -253,6 +253,29 @@ describe('Policy.trainStep', () => {
     c.dispose();
   });
 
+  it('dropout: training is seeded and reproducible, scoring never drops', async () => {
+    const seqs = randomSeqs(4, 6, 20, 9);
+    const batch = { tokens: seqs, lossMask: fullMask(seqs) };
+    const run = async () => {
+      const p = tiny(14, { dropout: 0.2 });
+      const a = await p.logprobs(seqs);
+      const b = await p.logprobs(seqs);
+      expect(a).toEqual(b);
+      const r1 = await p.trainStep(batch, { name: 'nll', params: {} }, { microBatchSize: 2, rng: new Rng('d') });
+      const r2 = await p.trainStep(batch, { name: 'nll', params: {} }, { microBatchSize: 2, rng: new Rng('d') });
+      p.dispose();
+      return [r1.loss, r2.loss];
+    };
+    const x = await run();
+    expect(await run()).toEqual(x);
+    // dropout noise: the training loss differs from the clean scoring loss at the same weights
+    const p = tiny(14, { dropout: 0.2 });
+    const clean = (await p.logprobs(seqs)).flat().reduce((s, v) => s - v, 0) / seqs.reduce((s, t) => s + t.length - 1, 0);
+    const noisy = await p.computeGrads(batch, { name: 'nll', params: {} }, { microBatchSize: 4, rng: new Rng('d') });
+    expect(Math.abs(noisy.loss - clean)).toBeGreaterThan(1e-4);
+    p.dispose();
+  });
+
   it('validates the batch and names the offending field', async () => {
     const p = tiny();
     const obj = { name: 'nll', params: {} };

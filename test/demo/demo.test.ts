@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { demoConfig, demoTable } from '../../src/demo/demo.js';
+
+describe('demo config', () => {
+  it('defaults to DLER at laptop scale', () => {
+    const { cfg, scheme } = demoConfig(undefined);
+    expect(scheme).toBe('dler');
+    expect(cfg.rewards[0]!.name).toBe('dler');
+    expect(cfg.advantage).toBe('reinforce_pp_baseline');
+    expect(cfg.dynamic_sampling).toBe('correct');
+    expect(cfg.epsilon_high).toBe(0.28);
+    expect(cfg.eval.count).toBe(1000);
+    // the eval budget fits the longest verbose answer; the training cap truncates the verbose style
+    expect(cfg.eval.max_new_tokens).toBeGreaterThanOrEqual(207);
+    expect(cfg.rollout.max_new_tokens).toBeLessThan(130);
+  });
+
+  it('--scheme merges a paper preset over the demo (rewards and knobs), keeping the laptop settings', () => {
+    const { cfg, scheme } = demoConfig('hapo');
+    expect(scheme).toBe('hapo');
+    expect(cfg.rewards.map((r) => r.name)).toEqual(['hapo']);
+    expect(cfg.advantage).toBe('grpo');
+    expect(cfg.loss_agg).toBe('seq_mean_token_mean');
+    expect(cfg.rollout.prompts_per_step).toBe(16);
+    expect(cfg.model.checkpoint).toMatch(/sft-synthetic/);
+  });
+
+  it('every shipped preset resolves into a valid training config', () => {
+    for (const s of ['dler', 'hapo', 'drpo', 'grpo_lambda', 'curriculum', 'slpo', 'dapo', 'kimi', 'cosine']) {
+      expect(() => demoConfig(s), s).not.toThrow();
+    }
+  });
+
+  it('an unknown scheme names the known presets; --set overrides apply', () => {
+    expect(() => demoConfig('nope')).toThrow(/--scheme nope.*known: .*hapo/);
+    expect(demoConfig(undefined, ['train.steps=3']).cfg.train.steps).toBe(3);
+    expect(() => demoConfig(undefined, ['rollout.group_size=0'])).toThrow(/rollout\.group_size/);
+  });
+
+  it('renders the before/after table', () => {
+    const t = demoTable({
+      scheme: 'dler',
+      steps: 30,
+      wall_s: 300,
+      out: 'runs/demo-dler',
+      before: { accuracy: 0.9, mean_length: 120, accuracy_per_1k_tokens: 7.5, truncation_rate: 0 },
+      after: { accuracy: 0.89, mean_length: 40, accuracy_per_1k_tokens: 22.25, truncation_rate: 0.01 },
+    });
+    expect(t).toContain('| accuracy | 90.0% | 89.0% |');
+    expect(t).toContain('| mean length (tokens) | 120.0 | 40.0 |');
+    expect(t).toContain('length -66.7%');
+    expect(t).toContain('accuracy -1.0 points');
+  });
+});
