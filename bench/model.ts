@@ -1,11 +1,13 @@
 /**
  * Policy throughput: `npm run bench -- model [--config tiny|small|all] [--backend auto|wasm|cpu|tensorflow]
- *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--repeat 1]`
+ *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--impl blocked|reference] [--kernels on|off] [--repeat 1]`
  *
  * Prints one JSON line per config: train_tokens_per_s (forward + backward + optimizer step over a
  * 16 × context batch, every token a target), sample_tokens_per_s (KV cache, 16 sequences of new tokens
  * from a 1-token prompt at temperature 1; the budget is min(128, context - 1)), peak_rss_mb.
- * --workers: data-parallel worker threads for training (default: cores - 1). The *_per_cpu_s fields
+ * --impl reference runs the plain-tfjs forward pass (batched attention, autodiff gradients) as a
+ * baseline under the same conditions; --kernels off replaces laconic's JS kernels (row slices, fused
+ * RoPE, in-place KV cache, ...) with plain tfjs ops. --workers: data-parallel worker threads for training (default: cores - 1). The *_per_cpu_s fields
  * divide by the CPU time of the whole process (all threads): on a shared machine they move less than
  * the wall-clock rates. Run a few times and read the numbers as noisy.
  */
@@ -14,6 +16,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
 import { MODEL_PRESETS } from '../src/model/config.js';
+import { setCustomKernels } from '../src/model/ops/kernels.js';
 import { Policy } from '../src/model/policy.js';
 import { Rng } from '../src/util/rng.js';
 import { intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
@@ -40,7 +43,11 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, wo
   const steps = intArg(args, 'steps', 5);
   const mbs = intArg(args, 'micro-batch', 8);
   const sampleBatch = intArg(args, 'sample-batch', BATCH);
-  const policy = Policy.create(cfg, { seed: 0 });
+  const kernels = String(args.kernels ?? 'on');
+  setCustomKernels(kernels !== 'off');
+  const impl = String(args.impl ?? 'blocked');
+  if (impl !== 'blocked' && impl !== 'reference') throw new Error(`--impl: "${impl}" is not blocked or reference`);
+  const policy = Policy.create(cfg, { seed: 0, impl });
   if (workers > 0) await policy.startWorkers({ workers });
   const rng = new Rng(1);
   const T = cfg.contextLength;
@@ -79,6 +86,8 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, wo
     train_batch: `${BATCH}x${T}`,
     micro_batch: mbs,
     workers,
+    impl,
+    kernels,
     sample: `${sampleBatch}x${newTokens}`,
     tensors: tf.memory().numTensors,
   });

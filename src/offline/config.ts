@@ -76,7 +76,8 @@ export const DpoConfigSchema = z
         split: z.string().nullable().default(null).describe("Split (null = 'eval' for synthetic, else 'test')."),
         levels: z.array(z.number().int()).nullable().default(null).describe('Synthetic difficulty levels (null = all).'),
         options: z.record(z.string(), z.unknown()).default({}).describe('Further dataset options passed to loadDataset.'),
-        count: z.number().int().nonnegative().default(0).describe('Problems evaluated (greedy pass@1) before training and after each iteration (0 = skip).'),
+        count: z.number().int().nonnegative().default(0).describe('Problems evaluated before training and after each iteration (0 = skip).'),
+        samples: z.number().int().positive().default(1).describe('Answers per problem: 1 = greedy pass@1; more = sampled at temperature 1 (mean length over samples).'),
         max_new_tokens: z.number().int().positive().nullable().default(null).describe('Eval budget (null = self_pairs.max_new_tokens).'),
       })
       .strict()

@@ -356,7 +356,13 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
     const e = cfg.eval;
     const split = e.split ?? (e.dataset === 'synthetic' ? 'eval' : 'test');
     const probs = loadDataset(e.dataset, { ...e.options, seed: cfg.seed, split, ...(e.dataset === 'synthetic' ? { count: e.count } : {}), ...(e.levels ? { levels: e.levels } : {}) } as never).slice(0, e.count);
-    const ev = await evalPolicy(runtime.policy, probs, { budget: cfg.eval.max_new_tokens ?? cfg.self_pairs.max_new_tokens, pool: verifier as VerifierPool, dataset: cfg.eval.dataset });
+    const ev = await evalPolicy(runtime.policy, probs, {
+      budget: e.max_new_tokens ?? cfg.self_pairs.max_new_tokens,
+      pool: verifier as VerifierPool,
+      dataset: e.dataset,
+      samples: e.samples,
+      seed: cfg.seed,
+    });
     upsertRow(
       genLog,
       { step: state.step, iteration: state.iteration, when, accuracy: ev.accuracy, mean_length: ev.mean_length, truncation_rate: ev.truncation_rate, problems: ev.problems },

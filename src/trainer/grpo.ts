@@ -193,7 +193,12 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
       const objective = objectiveFor(cfg, budget);
       let trainOut = { loss: 0, stats: {} as Record<string, number>, gradNorm: 0, lr: 0 };
       for (let it = 0; it < cfg.num_iterations; it++) {
-        trainOut = await runtime.trainStep(batch, objective, cfg.optim.micro_batch_size);
+        try {
+          trainOut = await runtime.trainStep(batch, objective, cfg.optim.micro_batch_size);
+        } catch (e) {
+          // The optimizer refuses a non-finite gradient before touching the weights; say which step.
+          throw new Error(`step ${state.step + 1}: ${(e as Error).message} (the last checkpoint is untouched)`);
+        }
         for (const [k, v] of Object.entries({ loss: trainOut.loss, grad_norm: trainOut.gradNorm, ...trainOut.stats })) {
           if (!Number.isFinite(v)) {
             throw new Error(`step ${state.step + 1}: metric "${k}" is ${v}; stopping (the last checkpoint is untouched)`);
