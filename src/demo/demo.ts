@@ -7,7 +7,8 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { resolveTrainConfig, type TrainConfig } from '../trainer/config.js';
 import { evalPolicy, heldOutProblems } from '../trainer/evalPolicy.js';
 import { runGrpo } from '../trainer/grpo.js';
-import { resolveCheckpointPath } from '../trainer/runtime.js';
+import { objectiveModules, resolveCheckpointPath } from '../trainer/runtime.js';
+import * as os from 'node:os';
 import { packageRoot } from '../util/paths.js';
 
 /**
@@ -89,7 +90,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
   say(`laconic demo: evaluating the starting checkpoint on ${held.length} held-out problems`);
   const startPolicy = (await loadCheckpoint(start)).policy;
+  const workers = cfg.workers ?? Math.max(0, os.availableParallelism() - 1);
+  if (workers > 0) await startPolicy.startWorkers({ workers, objectiveModules: objectiveModules() });
   const before = await evalPolicy(startPolicy, held, { budget, dataset: cfg.eval.dataset });
+  await startPolicy.stopWorkers();
   startPolicy.dispose();
 
   say(`laconic demo: GRPO for ${cfg.train.steps} steps (${cfg.rollout.prompts_per_step} prompts x ${cfg.rollout.group_size} samples, budget ${cfg.rollout.max_new_tokens})`);

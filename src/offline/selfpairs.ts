@@ -16,6 +16,8 @@ export interface GeneratePairsOptions {
   /** Problems to draw (default 64). */
   count?: number;
   levels?: number[];
+  /** Further dataset options for loadDataset (e.g. synthetic {names: 'fixed'}). */
+  options?: Record<string, unknown>;
   /** G: answers per problem (default 8). */
   samples?: number;
   /** Seed of the problem draw and of the sampling (default 0). */
@@ -38,7 +40,7 @@ export interface GeneratePairsOptions {
 export async function generatePairs(o: GeneratePairsOptions): Promise<MakePairsResult & { out: string }> {
   await initBackend(o.backend ?? 'auto');
   const seed = o.seed ?? 0;
-  const problems = loadDataset(o.dataset, { seed, count: o.count ?? 64, split: o.split ?? 'train', ...(o.levels ? { levels: o.levels } : {}) } as never);
+  const problems = loadDataset(o.dataset, { ...o.options, seed, count: o.count ?? 64, split: o.split ?? 'train', ...(o.levels ? { levels: o.levels } : {}) } as never);
   if (problems.length === 0) throw new Error(`dataset ${o.dataset}: no problems`);
   const ck = await loadCheckpoint(o.checkpoint);
   const pool = o.verifier ? null : new VerifierPool({});

@@ -19,6 +19,7 @@ export const SftConfigSchema = z
   .object({
     seed: z.number().int().default(0).describe('Seed for init, data order and the synthetic data.'),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto'),
+    workers: z.number().int().nonnegative().nullable().default(null).describe('Data-parallel worker threads besides the main one (null = cores - 1).'),
     model: z
       .object({
         checkpoint: z.string().nullable().default(null).describe('Start from this checkpoint (else a fresh model from init).'),
@@ -80,7 +81,7 @@ export async function runSft(cfg: SftConfig, opts: SftOptions): Promise<{ steps:
   fs.mkdirSync(outDir, { recursive: true });
   writeJsonAtomic(path.join(outDir, 'config.resolved.json'), cfg);
   const runtime = await PolicyRuntime.open(
-    { seed: cfg.seed, backend: cfg.backend, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: false },
+    { seed: cfg.seed, backend: cfg.backend, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: false, workers: cfg.workers },
     { outDir, resume: opts.resume ?? true, configDir: opts.configDir },
   );
   const say = (m: string) => {
@@ -153,6 +154,6 @@ export async function runSft(cfg: SftConfig, opts: SftOptions): Promise<{ steps:
     await runtime.saveTo(path.join(outDir, 'final'), { sft: { steps: state.step, examples: examples.length } });
     fs.writeFileSync(path.join(outDir, 'DONE'), new Date().toISOString() + '\n');
   }
-  runtime.dispose();
+  await runtime.close();
   return { steps: state.step, metrics: rows };
 }

@@ -73,7 +73,7 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
   const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
   const specs = resolveSpecs(cfg.rewards);
   const runtime = await PolicyRuntime.open(
-    { seed: cfg.seed, backend: cfg.backend, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: cfg.kl_coef > 0 },
+    { seed: cfg.seed, backend: cfg.backend, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: cfg.kl_coef > 0, workers: cfg.workers },
     { outDir, resume: opts.resume ?? true, configDir: opts.configDir },
   );
   const say = (msg: string) => {
@@ -84,7 +84,7 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
     runtime.checkBudget(cfg.rollout.max_new_tokens, 'rollout.max_new_tokens');
     if (cfg.eval.max_new_tokens !== null) runtime.checkBudget(cfg.eval.max_new_tokens, 'eval.max_new_tokens');
   } catch (e) {
-    runtime.dispose();
+    await runtime.close();
     throw e;
   }
 
@@ -244,7 +244,7 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
     }
   } finally {
     await pool.close();
-    runtime.dispose();
+    await runtime.close();
   }
   return { outDir, steps: state.step, metrics: rows, finished: state.step >= cfg.train.steps };
 }

@@ -9,6 +9,8 @@ import type { Tokenizer } from '../model/tokenizers/types.js';
 import type { FinishReason } from '../types.js';
 import { Rng } from '../util/rng.js';
 import { packageRoot } from '../util/paths.js';
+import { fileURLToPath } from 'node:url';
+import * as os from 'node:os';
 
 /** The optimizer part of a command's config (snake_case keys, as in the YAML files). */
 export interface OptimSection {
@@ -31,6 +33,14 @@ export interface RuntimeConfig {
   totalSteps: number;
   /** Load a frozen reference copy for KL (GRPO with kl_coef > 0). */
   needsReference: boolean;
+  /** Data-parallel worker threads besides the main thread (null = cores - 1). */
+  workers?: number | null;
+}
+
+/** Modules that register the objectives a worker thread may be asked to run (looked up by name there). */
+export function objectiveModules(): string[] {
+  const ext = path.extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js';
+  return [new URL(`./objectives/index${ext}`, import.meta.url).href, new URL(`../offline/objective${ext}`, import.meta.url).href];
 }
 
 export interface SampledText {
@@ -113,7 +123,11 @@ export class PolicyRuntime {
       if (startPath) reference = (await loadCheckpoint(startPath)).policy;
       else reference = Policy.create(cfg.model.init!, { seed: cfg.seed });
     }
-    return new PolicyRuntime(`${be.name}${be.detail ? ` (${be.detail})` : ''}`, policy, policy.tokenizer, optimizer, reference, extra, ckptDir, rng);
+    // tfjs runs wasm single-threaded in Node: a second core is used through a worker thread holding its
+    // own copy of the model (gradients summed, sampling sharded).
+    const workers = cfg.workers ?? Math.max(0, os.availableParallelism() - 1);
+    if (workers > 0) await policy.startWorkers({ workers, objectiveModules: objectiveModules() });
+    return new PolicyRuntime(`${be.name}${be.detail ? ` (${be.detail})` : ''}${workers > 0 ? ` + ${workers} worker thread${workers > 1 ? 's' : ''}` : ''}`, policy, policy.tokenizer, optimizer, reference, extra, ckptDir, rng);
   }
 
   get contextLength(): number {
@@ -194,7 +208,13 @@ export class PolicyRuntime {
     await saveCheckpoint(dir, { policy: this.policy, extra: extra as Record<string, unknown> | undefined });
   }
 
+  async close(): Promise<void> {
+    await this.policy.stopWorkers();
+    this.dispose();
+  }
+
   dispose(): void {
+    void this.policy.stopWorkers();
     this.policy.dispose();
     this.reference?.dispose();
   }

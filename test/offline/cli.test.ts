@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
+import { readPreferenceFile } from '../../src/offline/data.js';
 import { register as registerDpo } from '../../src/cli/commands/dpo.js';
 import { register as registerPairs } from '../../src/cli/commands/pairs.js';
 import { preferenceLossNames } from '../../src/offline/losses/index.js';
@@ -39,6 +41,29 @@ describe('CLI', () => {
     const f = path.join(dir, 'c.yaml');
     fs.writeFileSync(f, 'model: {checkpoint: x}\nlosses: [{name: dpo, params: {beta: 0}}]\n');
     await expect(program().parseAsync(['node', 'laconic', 'dpo', '--config', f])).rejects.toThrow(/losses\.0\.params\.beta/);
+  });
+
+  it('pairs samples, verifies and writes preference JSONL from a checkpoint', async () => {
+    const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tiny-sft');
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'laconic-pairs-')), 'pairs.jsonl');
+    const err: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      err.push(String(s));
+      return true;
+    });
+    try {
+      await program().parseAsync(['node', 'laconic', 'pairs', '--checkpoint', fixture, '--dataset', 'synthetic', '--split', 'eval', '--count', '8', '--levels', '1', '--option', 'names=fixed', '--samples', '4', '--budget', '140', '--seed', '3', '--out', out]);
+    } finally {
+      spy.mockRestore();
+    }
+    const pairs = readPreferenceFile(out);
+    expect(pairs.length).toBeGreaterThan(0);
+    expect(pairs.length).toBeLessThanOrEqual(8);
+    for (const p of pairs) {
+      expect(p.meta).toMatchObject({ chosen_correct: true, samples: 4 });
+      expect(p.chosen).toMatch(/#### \d/);
+    }
+    expect(err.join('')).toMatch(new RegExp(`laconic pairs: ${pairs.length} pairs from 8 problems`));
   });
 
   it('pairs validates the strategy before loading anything', async () => {

@@ -12,6 +12,7 @@ const cfg = (over: Record<string, unknown> = {}) =>
     {
       seed: 1,
       backend: 'cpu',
+      workers: 0,
       model: { init: { vocabSize: 56, contextLength: 256, dModel: 32, nLayers: 1, nHeads: 2, mlpRatio: 2 } },
       data: { count: 64, levels: [1] },
       optim: { lr: 0.01, micro_batch_size: 8 },

@@ -12,6 +12,7 @@ function cfgWith(sets: string[] = []) {
     {
       seed: 3,
       backend: 'cpu',
+      workers: 0,
       model: { init: tiny },
       data: { count: 50, levels: [1] },
       rollout: { prompts_per_step: 2, group_size: 3, max_new_tokens: 12 },
