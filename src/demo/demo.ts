@@ -57,6 +57,9 @@ export function demoConfig(scheme: string | undefined, sets: readonly string[] =
     // batch sizes and step budget (those are about the laptop, not the paper).
     const preset = readConfigFile(presetFile);
     raw = deepMerge(base, preset);
+    // Laptop scale: the papers' KL coefficients go with lr ~1e-6 on billion-parameter models; at the
+    // demo's lr a 0.8M-parameter policy needs the demo's KL to stay accurate, so it is kept.
+    raw.kl_coef = base.kl_coef;
     name = scheme;
   }
   return { cfg: resolveTrainConfig(raw, sets, scheme ? `configs/demo.yaml + configs/presets/${scheme}.yaml` : 'configs/demo.yaml'), scheme: name };
@@ -75,8 +78,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const t0 = performance.now();
   const { cfg, scheme } = demoConfig(opts.scheme, opts.sets ?? []);
   const out = path.resolve(opts.out ?? path.join('runs', `demo-${scheme}`));
-  // A demo is a fresh run every time: an old folder would otherwise be resumed.
-  fs.rmSync(out, { recursive: true, force: true });
+  // A demo is a fresh run every time: an old run folder would otherwise be resumed. Only a folder that
+  // is empty or holds an earlier run is cleared; anything else is the user's and is refused.
+  if (fs.existsSync(out)) {
+    const entries = fs.readdirSync(out);
+    if (entries.length > 0 && !entries.includes('config.resolved.json')) {
+      throw new Error(`--out ${out}: exists and is not a laconic run folder; refusing to overwrite it`);
+    }
+    fs.rmSync(out, { recursive: true, force: true });
+  }
   const say = (m: string) => {
     if (!opts.quiet) process.stderr.write(m + '\n');
   };

@@ -86,7 +86,7 @@ export const TrainConfigSchema = z
       .prefault({}),
     eval: z
       .object({
-        dataset: z.string().default('synthetic'),
+        dataset: z.string().default('synthetic').describe('Held-out set for the final evaluation (synthetic uses its eval split).'),
         count: z.number().int().nonnegative().default(200).describe('Held-out problems for the final evaluation (0 = skip).'),
         max_new_tokens: z.number().int().positive().nullable().default(null).describe('Eval budget (null = rollout.max_new_tokens).'),
       })

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkChain, checkSteps, isSyntheticProblem, loadDataset } from '../data/index.js';
-import type { SeqBatch } from '../model/objective.js';
+import { getObjective, type SeqBatch } from '../model/objective.js';
 import type { Problem, ScoredRollout, ShaperSample } from '../types.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { writeJsonAtomic } from '../util/atomic.js';
@@ -66,28 +66,62 @@ export interface GrpoResult {
   finished: boolean;
 }
 
+/**
+ * Checks that need no model: combinations the objectives cannot honour, and presets that disagree with
+ * the config. Each error names the field.
+ */
+export function validateGrpoConfig(cfg: TrainConfig, specs: ResolvedRewardSpec[]): void {
+  getObjectiveNamed(cfg.objective);
+  for (const spec of specs) {
+    const want = spec.shaper.preset?.objective;
+    if (want && want !== cfg.objective) {
+      throw new Error(
+        `objective: the "${spec.name}" shaper is trained with objective "${want}" (configs/presets/${spec.name}.yaml), ` +
+          `but the config says "${cfg.objective}"; set objective: ${want} or use the preset`,
+      );
+    }
+  }
+  if (cfg.objective === 'drpo') {
+    // DRPO normalises by every question of the batch, including those without both a correct and a
+    // wrong answer; dropping such groups (dynamic sampling) would change its normaliser.
+    if (cfg.dynamic_sampling !== 'off') throw new Error('dynamic_sampling: must be "off" with objective drpo (DRPO counts every question in its normaliser)');
+    if (cfg.mask_truncated_completions) throw new Error('mask_truncated_completions: not supported with objective drpo (a masked answer would score log-likelihood 0, the best possible)');
+  }
+  if (cfg.train.valid_step_reward !== 0 && cfg.reward_combine === 'normalize_then_sum') {
+    throw new Error('train.valid_step_reward: cannot be added to normalize_then_sum rewards (they are already advantages)');
+  }
+}
+
+function getObjectiveNamed(name: string): void {
+  try {
+    getObjective(name);
+  } catch (e) {
+    throw new Error(`objective: ${(e as Error).message}`);
+  }
+}
+
+/** Fields that must not change when a run resumes (they define the data and the rewards it was trained on). */
+const RESUME_FIXED = ['seed', 'data', 'rewards', 'reward_combine', 'rollout.group_size', 'rollout.prompts_per_step'] as const;
+
+function checkResumeCompatible(outDir: string, cfg: TrainConfig): void {
+  const file = path.join(outDir, 'config.resolved.json');
+  if (!fs.existsSync(file)) return;
+  const old = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const get = (o: Record<string, unknown>, k: string) => k.split('.').reduce<unknown>((a, p) => (a as Record<string, unknown> | undefined)?.[p], o);
+  const changed = RESUME_FIXED.filter((k) => JSON.stringify(get(old, k)) !== JSON.stringify(get(cfg as unknown as Record<string, unknown>, k)));
+  if (changed.length) {
+    throw new Error(`${file}: cannot resume, the config changed in ${changed.join(', ')} since the checkpoint (use a new --out or --no-resume)`);
+  }
+}
+
 export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoResult> {
   const outDir = path.resolve(opts.outDir);
   fs.mkdirSync(outDir, { recursive: true });
-  writeJsonAtomic(path.join(outDir, 'config.resolved.json'), cfg);
-  const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
   const specs = resolveSpecs(cfg.rewards);
-  const runtime = await PolicyRuntime.open(
-    { seed: cfg.seed, backend: cfg.backend, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: cfg.kl_coef > 0, workers: cfg.workers },
-    { outDir, resume: opts.resume ?? true, configDir: opts.configDir },
-  );
-  const say = (msg: string) => {
-    if (!opts.quiet) process.stderr.write(msg + '\n');
-  };
-  say(`laconic: backend ${runtime.backend}; policy ${runtime.describe()}`);
-  try {
-    runtime.checkBudget(cfg.rollout.max_new_tokens, 'rollout.max_new_tokens');
-    if (cfg.eval.max_new_tokens !== null) runtime.checkBudget(cfg.eval.max_new_tokens, 'eval.max_new_tokens');
-  } catch (e) {
-    await runtime.close();
-    throw e;
-  }
-
+  validateGrpoConfig(cfg, specs);
+  const resume = opts.resume ?? true;
+  const hasCheckpoint = fs.existsSync(path.join(outDir, 'checkpoints', 'latest')) || fs.existsSync(path.join(outDir, 'checkpoints', 'latest.old'));
+  if (resume && hasCheckpoint) checkResumeCompatible(outDir, cfg);
   const problems = loadDataset(cfg.data.dataset, {
     seed: cfg.seed,
     count: cfg.data.count,
@@ -95,25 +129,52 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
     ...(cfg.data.levels ? { levels: cfg.data.levels } : {}),
   } as never);
   if (problems.length === 0) throw new Error(`data.dataset ${cfg.data.dataset}: no training problems`);
-
+  let held: Problem[] = [];
+  if (cfg.eval.count > 0) {
+    try {
+      held = heldOutProblems(cfg.eval.dataset, cfg.eval.count, cfg.seed);
+    } catch (e) {
+      throw new Error(`eval.dataset: ${(e as Error).message}`);
+    }
+  }
+  writeJsonAtomic(path.join(outDir, 'config.resolved.json'), cfg);
+  const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
+  const runtime = await PolicyRuntime.open(
+    { seed: cfg.seed, backend: cfg.backend, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: cfg.kl_coef > 0, workers: cfg.workers },
+    { outDir, resume, configDir: opts.configDir },
+  );
+  const say = (msg: string) => {
+    if (!opts.quiet) process.stderr.write(msg + '\n');
+  };
+  say(`laconic: backend ${runtime.backend}; policy ${runtime.describe()}`);
   let state: GrpoState;
-  const restored = runtime.restoredExtra as GrpoState | undefined;
-  if (restored) {
-    state = { ...restored, rewardStates: restoreStates(specs, restored.rewardStates) };
-    log.truncateAfter(state.step);
-    say(`laconic: resumed at step ${state.step}`);
-  } else {
-    const rng = new Rng(cfg.seed);
-    state = {
-      step: 0,
-      rng: rng.state(),
-      dataPos: 0,
-      epoch: 0,
-      order: rng.shuffle(problems.map((_, i) => i)),
-      rewardStates: initStates(specs),
-      samplesSeen: 0,
-    };
-    state.rng = rng.state();
+  try {
+    runtime.checkBudget(cfg.rollout.max_new_tokens, 'rollout.max_new_tokens');
+    if (cfg.eval.max_new_tokens !== null) runtime.checkBudget(cfg.eval.max_new_tokens, 'eval.max_new_tokens');
+    const restored = runtime.restoredExtra as GrpoState | undefined;
+    if (restored) {
+      state = { ...restored, rewardStates: restoreStates(specs, restored.rewardStates) };
+      log.truncateAfter(state.step);
+      say(`laconic: resumed at step ${state.step}`);
+    } else {
+      // A fresh start owns the folder: rows, evaluation and DONE of an earlier attempt go.
+      log.truncateAfter(0);
+      for (const f of ['DONE', 'eval.json']) fs.rmSync(path.join(outDir, f), { force: true });
+      const rng = new Rng(cfg.seed);
+      state = {
+        step: 0,
+        rng: rng.state(),
+        dataPos: 0,
+        epoch: 0,
+        order: rng.shuffle(problems.map((_, i) => i)),
+        rewardStates: initStates(specs),
+        samplesSeen: 0,
+      };
+      state.rng = rng.state();
+    }
+  } catch (e) {
+    await runtime.close();
+    throw e;
   }
   const rng = Rng.fromState(state.rng);
   const pool = new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms });
@@ -146,9 +207,15 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
         groupsSampled += batchProblems.length;
         all.push(...scored);
         rounds++;
+        // With the 'reward' metric the whole round is scored at once, so batch-scoped shapers (GRPO-λ's
+        // ranking) see the same batch context as when the kept groups are scored for training.
+        const roundRewards =
+          cfg.dynamic_sampling === 'reward' ? combine(specs, scored.map(toShaperSample), state.rewardStates, ctx, cfg.reward_combine).rewards : null;
         for (let g = 0; g < batchProblems.length; g++) {
-          const groupRollouts = scored.filter((r) => r.group === groupsSampled - batchProblems.length + g);
-          if (cfg.dynamic_sampling !== 'off' && !hasVariance(groupRollouts, cfg, specs, state, ctx)) {
+          const gid = groupsSampled - batchProblems.length + g;
+          const groupRollouts = scored.filter((r) => r.group === gid);
+          const groupRewards = roundRewards ? scored.flatMap((r, i) => (r.group === gid ? [roundRewards[i]!] : [])) : null;
+          if (cfg.dynamic_sampling !== 'off' && !hasVariance(groupRollouts, groupRewards)) {
             droppedGroups++;
             continue;
           }
@@ -163,6 +230,7 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
         // last round so the step still trains on the KL term and logs honestly.
         const lastGroups = new Set(all.slice(-want * cfg.rollout.group_size).map((r) => r.group));
         kept.rollouts = all.filter((r) => lastGroups.has(r.group));
+        kept.problems = [...new Map(kept.rollouts.map((r) => [r.problemId, problems.find((p) => p.id === r.problemId)!])).values()];
       }
 
       // --- rewards: the kept batch is scored with the pre-step state; the state then learns from
@@ -221,6 +289,10 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
         wall: (performance.now() - t0) / 1000,
         sampledTokens: all.reduce((a, r) => a + r.length, 0),
       });
+      // With dynamic sampling the kept batch over-represents mixed groups; these describe everything sampled.
+      row.all_accuracy = mean(all.map((r) => (r.correct ? 1 : 0)));
+      row.all_length_mean = mean(all.map((r) => r.length));
+      row.all_truncation_rate = mean(all.map((r) => (r.finishReason === 'length' ? 1 : 0)));
       log.append(row);
       rows.push(row);
       opts.onStep?.(row);
@@ -236,7 +308,6 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
     progress?.done();
     if (state.step >= cfg.train.steps) {
       if (cfg.eval.count > 0) {
-        const held = heldOutProblems(cfg.eval.dataset, cfg.eval.count, cfg.seed);
         const ev = await evalPolicy(runtime.policy, held, { budget: cfg.eval.max_new_tokens ?? cfg.rollout.max_new_tokens, pool, dataset: cfg.eval.dataset });
         writeJsonAtomic(path.join(outDir, 'eval.json'), ev);
       }
@@ -325,20 +396,11 @@ function toShaperSample(r: ScoredRollout): ShaperSample {
   };
 }
 
-function hasVariance(
-  group: ScoredRollout[],
-  cfg: TrainConfig,
-  specs: ResolvedRewardSpec[],
-  state: GrpoState,
-  ctx: ShaperContext,
-): boolean {
+function hasVariance(group: ScoredRollout[], rewards: number[] | null): boolean {
   if (group.length <= 1) return true; // verl keeps size-1 groups
-  if (cfg.dynamic_sampling === 'correct') {
-    // DLER filters on the raw, unpenalised correctness.
-    return group.some((r) => r.correct) && group.some((r) => !r.correct);
-  }
-  const rs = combine(specs, group.map(toShaperSample), state.rewardStates, ctx, 'sum_then_normalize').rewards;
-  return std(rs) > 0;
+  // 'correct' filters on the raw, unpenalised correctness (DLER); 'reward' on the shaped reward.
+  if (rewards) return std(rewards) > 0;
+  return group.some((r) => r.correct) && group.some((r) => !r.correct);
 }
 
 /**
@@ -404,7 +466,9 @@ function objectiveFor(cfg: TrainConfig, budget: number): { name: string; params:
   }
   // Other objectives (drpo) take their own params; lPad defaults to the generation cap, as DRPO pads
   // to max_response_length.
-  return { name: cfg.objective, params: { lPad: cfg.rollout.max_new_tokens, budget, kl_coef: cfg.kl_coef, kl_type: cfg.kl_type, ...cfg.objective_params } };
+  const op = cfg.objective_params;
+  const lPad = 'lPad' in op || 'l_pad' in op ? {} : { lPad: cfg.rollout.max_new_tokens };
+  return { name: cfg.objective, params: { ...lPad, budget, kl_coef: cfg.kl_coef, kl_type: cfg.kl_type, ...op } };
 }
 
 function stepMetrics(
