@@ -21,7 +21,7 @@ describe('demo config', () => {
     expect(cfg.rewards.map((r) => r.name)).toEqual(['hapo']);
     expect(cfg.advantage).toBe('grpo');
     expect(cfg.loss_agg).toBe('seq_mean_token_mean');
-    expect(cfg.rollout.prompts_per_step).toBe(16);
+    expect(cfg.rollout.prompts_per_step).toBe(8);
     expect(cfg.model.checkpoint).toMatch(/sft-synthetic/);
   });
 
