@@ -73,8 +73,10 @@ export interface GrpoResult {
 export function validateGrpoConfig(cfg: TrainConfig, specs: ResolvedRewardSpec[]): void {
   getObjectiveNamed(cfg.objective);
   for (const spec of specs) {
+    // A shaper whose paper needs its own objective (drpo) is meaningless under ppo_clip: its reward is
+    // plain 0/1 and the length preference lives in the objective.
     const want = spec.shaper.preset?.objective;
-    if (want && want !== cfg.objective) {
+    if (want && want !== 'ppo_clip' && want !== cfg.objective) {
       throw new Error(
         `objective: the "${spec.name}" shaper is trained with objective "${want}" (configs/presets/${spec.name}.yaml), ` +
           `but the config says "${cfg.objective}"; set objective: ${want} or use the preset`,

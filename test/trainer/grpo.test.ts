@@ -79,6 +79,10 @@ describe('runGrpo', () => {
     await expect(runGrpo(cfgWith(['rewards.0.name="nope"']), { outDir: out, quiet: true })).rejects.toThrow(/rewards\[0\]\.name: unknown shaper "nope"/);
     await expect(runGrpo(cfgWith(['rollout.max_new_tokens=500']), { outDir: out, quiet: true })).rejects.toThrow(/rollout\.max_new_tokens.*500.*96/);
     expect(() => cfgWith(['optim.lrr=1'])).toThrow(/optim/);
+    // a shaper whose paper needs its own objective cannot silently train under ppo_clip
+    await expect(runGrpo(cfgWith(['rewards=[{"name":"drpo"}]']), { outDir: out, quiet: true })).rejects.toThrow(/objective: the "drpo" shaper is trained with objective "drpo"/);
+    await expect(runGrpo(cfgWith(['rewards=[{"name":"drpo"}]', 'objective="drpo"', 'dynamic_sampling="correct"']), { outDir: out, quiet: true })).rejects.toThrow(/dynamic_sampling: must be "off" with objective drpo/);
+    await expect(runGrpo(cfgWith(['objective="nope"']), { outDir: out, quiet: true })).rejects.toThrow(/objective: unknown objective "nope"/);
   });
 });
 
