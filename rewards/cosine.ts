@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineShaper } from './types.js';
-import { checkSamples } from './util.js';
+import { checkSamples, PLAIN_GRPO_HINTS } from './util.js';
 
 /**
  * Cosine-scaled reward (Yeo et al., "Demystifying Long Chain-of-Thought Reasoning", as shipped in
@@ -44,14 +44,5 @@ export const cosine = defineShaper({
     });
     return { rewards, state: undefined };
   },
-  preset: {
-    advantage: 'grpo',
-    epsilon_low: 0.2,
-    epsilon_high: 0.2,
-    clip_ratio_c: null,
-    dynamic_sampling: 'off',
-    objective: 'ppo_clip',
-    loss_agg: 'token_mean',
-    kl_coef: 0,
-  },
+  preset: { ...PLAIN_GRPO_HINTS },
 });

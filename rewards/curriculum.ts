@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SCHEDULE_NAMES, getSchedule } from '../curricula/index.js';
 import { defineShaper } from './types.js';
-import { checkSamples, frac } from './util.js';
+import { checkSamples, frac, PLAIN_GRPO_HINTS } from './util.js';
 
 /**
  * Curriculum token budgets — "Train Long, Think Short" (arXiv 2508.08940). The paper's code is not
@@ -115,14 +115,5 @@ export const curriculum = defineShaper<typeof params, CurriculumState>({
   budget(p, state, ctx) {
     return Math.min(ctx.maxNewTokens, scheduled(p, position(state, ctx.step)));
   },
-  preset: {
-    advantage: 'grpo',
-    epsilon_low: 0.2,
-    epsilon_high: 0.2,
-    clip_ratio_c: null,
-    dynamic_sampling: 'off',
-    objective: 'ppo_clip',
-    loss_agg: 'token_mean',
-    kl_coef: 0,
-  },
+  preset: { ...PLAIN_GRPO_HINTS },
 });

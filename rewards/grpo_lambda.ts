@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { cosine } from './cosine.js';
 import { kimiLengthTerms } from './kimi_length.js';
 import { defineShaper } from './types.js';
-import { checkSamples, frac, groupIndices } from './util.js';
+import { checkSamples, frac, groupIndices, PLAIN_GRPO_HINTS } from './util.js';
 
 /**
  * GRPO-λ — "Stable Reinforcement Learning for Efficient Reasoning" (Dai, Liu, Si; arXiv 2505.18086).
@@ -80,16 +80,7 @@ export const grpoLambda = defineShaper({
       },
     };
   },
-  preset: {
-    advantage: 'grpo',
-    epsilon_low: 0.2,
-    epsilon_high: 0.2,
-    clip_ratio_c: null,
-    dynamic_sampling: 'off',
-    objective: 'ppo_clip',
-    loss_agg: 'token_mean',
-    kl_coef: 0,
-  },
+  preset: { ...PLAIN_GRPO_HINTS },
 });
 
 /** Which groups (by index) get the length penalty, per the rules above. */

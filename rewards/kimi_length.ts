@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineShaper } from './types.js';
-import { checkSamples, groupIndices } from './util.js';
+import { checkSamples, groupIndices, PLAIN_GRPO_HINTS } from './util.js';
 
 /**
  * Kimi k1.5's length reward (arXiv 2501.12599 §2.3.3; open-r1 `len_reward`), per group:
@@ -42,16 +42,7 @@ export const kimiLength = defineShaper({
     }
     return { rewards, state: undefined };
   },
-  preset: {
-    advantage: 'grpo',
-    epsilon_low: 0.2,
-    epsilon_high: 0.2,
-    clip_ratio_c: null,
-    dynamic_sampling: 'off',
-    objective: 'ppo_clip',
-    loss_agg: 'token_mean',
-    kl_coef: 0,
-  },
+  preset: { ...PLAIN_GRPO_HINTS },
 });
 
 /** The Kimi length term of each member of one group. */

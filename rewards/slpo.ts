@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineShaper } from './types.js';
-import { checkSamples, frac, groupIndices } from './util.js';
+import { checkSamples, frac, groupIndices, PLAIN_GRPO_HINTS } from './util.js';
 
 /**
  * SLPO — Shorter Length Preference Optimization (ORION, arXiv 2511.22891). Only a qualitative
@@ -58,14 +58,5 @@ export const slpo = defineShaper({
     }
     return { rewards, state: undefined, metrics: { groups_with_correct_frac: frac(withCorrect, groups) } };
   },
-  preset: {
-    advantage: 'grpo',
-    epsilon_low: 0.2,
-    epsilon_high: 0.2,
-    clip_ratio_c: null,
-    dynamic_sampling: 'off',
-    objective: 'ppo_clip',
-    loss_agg: 'token_mean',
-    kl_coef: 0,
-  },
+  preset: { ...PLAIN_GRPO_HINTS },
 });

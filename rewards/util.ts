@@ -1,3 +1,4 @@
+import type { TrainerHints } from './types.js';
 import type { ShaperSample } from '../src/types.js';
 
 /** Indices of the samples of each group, groups in order of first appearance. Map keys keep 1 and "1" apart. */
@@ -70,3 +71,18 @@ export function checkSamples(samples: readonly ShaperSample[], who: string): voi
 export function frac(count: number, total: number): number {
   return total === 0 ? 0 : count / total;
 }
+
+/**
+ * The trainer hints of shapers whose papers train with plain GRPO at TRL's defaults (group-std
+ * advantages, symmetric clip 0.2, token-mean loss, no KL, no dynamic sampling).
+ */
+export const PLAIN_GRPO_HINTS = {
+  advantage: 'grpo',
+  epsilon_low: 0.2,
+  epsilon_high: 0.2,
+  clip_ratio_c: null,
+  dynamic_sampling: 'off',
+  objective: 'ppo_clip',
+  loss_agg: 'token_mean',
+  kl_coef: 0,
+} as const satisfies Partial<TrainerHints>;
