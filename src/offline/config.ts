@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VerifierSchema } from '../trainer/optimSchema.js';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
 import { OptimSchema } from '../trainer/optimSchema.js';
 import { lossSpecSchema } from './losses/index.js';
@@ -82,13 +83,7 @@ export const DpoConfigSchema = z
       })
       .strict()
       .prefault({}),
-    verifier: z
-      .object({
-        threads: z.number().int().positive().nullable().default(null).describe('Verifier pool threads (null = cores).'),
-        timeout_ms: z.number().int().positive().default(2000).describe('Hard per-answer timeout.'),
-      })
-      .strict()
-      .prefault({}),
+    verifier: VerifierSchema,
     ref_cache_dir: z.string().nullable().default(null).describe('Where reference log-probs are cached (null = $LACONIC_CACHE_DIR/ref-logprobs or ~/.cache/laconic/ref-logprobs).'),
   })
   .strict()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
-import { OptimSchema } from './optimSchema.js';
+import { OptimSchema, VerifierSchema } from './optimSchema.js';
 import { ADVANTAGE_NAMES, COMBINE_MODES, LOSS_AGGS } from '../../rewards/types.js';
 
 /**
@@ -77,13 +77,7 @@ export const TrainConfigSchema = z
       })
       .strict()
       .prefault({}),
-    verifier: z
-      .object({
-        threads: z.number().int().positive().nullable().default(null).describe('Verifier pool threads (null = cores).'),
-        timeout_ms: z.number().int().positive().default(2000).describe('Hard per-answer timeout.'),
-      })
-      .strict()
-      .prefault({}),
+    verifier: VerifierSchema,
     eval: z
       .object({
         dataset: z.string().default('synthetic').describe('Held-out set for the final evaluation (synthetic uses its eval split).'),

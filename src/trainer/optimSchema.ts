@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
-/** The optimizer section shared by every training command (GRPO, SFT, DPO). */
+/** Config sections shared by the training commands (GRPO, SFT, DPO). */
+
+/** The optimizer section. */
 export const OptimSchema = z
   .object({
     optimizer: z.enum(['adam', 'adamw']).default('adamw').describe('adamw: decoupled weight decay (not on norms/biases).'),
@@ -12,6 +14,15 @@ export const OptimSchema = z
     warmup_steps: z.number().int().nonnegative().default(0).describe('Linear warm-up steps.'),
     min_lr_ratio: z.number().min(0).max(1).default(1).describe('Cosine decay floor as a fraction of lr (1 = constant lr).'),
     micro_batch_size: z.number().int().positive().default(32).describe('Sequences per forward/backward pass (gradient accumulation).'),
+  })
+  .strict()
+  .prefault({});
+
+/** The verifier pool section (GRPO and DPO's self-made pairs). */
+export const VerifierSchema = z
+  .object({
+    threads: z.number().int().positive().nullable().default(null).describe('Verifier pool threads (null = cores).'),
+    timeout_ms: z.number().int().positive().default(2000).describe('Hard per-answer timeout.'),
   })
   .strict()
   .prefault({});
