@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineShaper } from './types.js';
-import { checkSamples, frac, problemKey } from './util.js';
+import { checkSamples, frac, problemKey, PLAIN_GRPO_HINTS } from './util.js';
 
 /**
  * HAPO — History-Aware Policy Optimization (arXiv 2505.11225; HCY123902/HAPO `utils.py`,
@@ -124,12 +124,7 @@ export const hapo = defineShaper<typeof params, HapoState>({
   // HAPO trains with TRL's GRPOTrainer pinned at 1bca495 (≈ v0.16) and its defaults then: group-std
   // advantages, ε = 0.2, per-sequence mean loss, β = 0.04 (k3).
   preset: {
-    advantage: 'grpo',
-    epsilon_low: 0.2,
-    epsilon_high: 0.2,
-    clip_ratio_c: null,
-    dynamic_sampling: 'off',
-    objective: 'ppo_clip',
+    ...PLAIN_GRPO_HINTS,
     loss_agg: 'seq_mean_token_mean',
     kl_coef: 0.04,
     kl_type: 'k3',

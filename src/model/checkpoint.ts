@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fsyncDir, resolveSwappedDir, swapDirAtomic } from '../util/atomic.js';
+import { fsyncDir, resolveSwappedDir, swapDirAtomic, writeFileSynced } from '../util/atomic.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { parseModelConfig } from './config.js';
 import { paramSpecs } from './params.js';
@@ -49,15 +49,6 @@ export interface LoadedCheckpoint {
   dir: string;
 }
 
-function writeSynced(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
 
@@ -76,15 +67,15 @@ export async function saveCheckpoint(dir: string, args: SaveCheckpointArgs): Pro
     const weights = new Map<string, NamedArray>();
     const values = policy.getWeights();
     for (const s of policy.specs) weights.set(s.name, { shape: s.shape, data: values.get(s.name)! });
-    writeSynced(path.join(tmp, CHECKPOINT_FILES.model), encodeSafetensors(weights, { format: 'laconic', params: String(policy.numParams) }));
-    writeSynced(path.join(tmp, CHECKPOINT_FILES.config), json(policy.config));
-    if (policy.tokenizer) writeSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), json(policy.tokenizer.toJSON()));
+    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.model), encodeSafetensors(weights, { format: 'laconic', params: String(policy.numParams) }));
+    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.config), json(policy.config));
+    if (policy.tokenizer) writeFileSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), json(policy.tokenizer.toJSON()));
     if (optimizer) {
-      writeSynced(path.join(tmp, CHECKPOINT_FILES.optimizer), encodeSafetensors(optimizer.stateTensors()));
-      writeSynced(path.join(tmp, CHECKPOINT_FILES.optimizerJson), json(optimizer.toJSON()));
+      writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizer), encodeSafetensors(optimizer.stateTensors()));
+      writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizerJson), json(optimizer.toJSON()));
     }
-    if (rng) writeSynced(path.join(tmp, CHECKPOINT_FILES.rng), json(rng.state()));
-    writeSynced(path.join(tmp, CHECKPOINT_FILES.state), json(extra ?? {}));
+    if (rng) writeFileSynced(path.join(tmp, CHECKPOINT_FILES.rng), json(rng.state()));
+    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.state), json(extra ?? {}));
     fsyncDir(tmp);
     swapDirAtomic(tmp, abs);
   } catch (e) {

@@ -9,15 +9,20 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
+  writeFileSynced(tmp, data);
+  fs.renameSync(tmp, file);
+  fsyncDir(dir);
+}
+
+/** Write and fsync a file in place (for files inside a directory that is itself swapped in atomically). */
+export function writeFileSynced(file: string, data: string | Uint8Array): void {
+  const fd = fs.openSync(file, 'w');
   try {
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, file);
-  fsyncDir(dir);
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {
