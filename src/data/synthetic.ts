@@ -56,3 +56,4 @@ export {
   writeSftJsonl,
   readSftJsonl,
 } from './synthetic/sft.js';
+export { type DrillFact, type DrillPair, DRILL_PROMPT, allFacts, drillLossChars, makeDrillPairs } from './synthetic/drill.js';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
-import { makeSftPairs, readSftJsonl } from '../data/index.js';
+import { makeDrillPairs, makeSftPairs, readSftJsonl } from '../data/index.js';
 import type { SeqBatch } from '../model/objective.js';
 import { OptimSchema } from '../trainer/optimSchema.js';
 import { MetricsLog, Progress } from '../trainer/metrics.js';
@@ -13,7 +13,8 @@ import { Rng, type RngState } from '../util/rng.js';
 /**
  * Supervised fine-tuning on prompt/completion pairs with the loss on completion tokens only
  * (plus the EOS that ends them, so the model learns to stop). This is how the demo's starting
- * checkpoint is made: `laconic sft --config configs/sft-synthetic.yaml`.
+ * checkpoint is made: `laconic sft --config configs/sft-synthetic.yaml`, then
+ * `configs/sft-synthetic-stage2.yaml` from its result.
  */
 export const SftConfigSchema = z
   .object({
@@ -33,6 +34,13 @@ export const SftConfigSchema = z
         count: z.number().int().positive().default(20000).describe('Synthetic problems to generate.'),
         mix: z.record(z.string(), z.number()).nullable().default(null).describe('Synthetic style mix, e.g. {verbose: 0.4, medium: 0.3, concise: 0.3}.'),
         levels: z.array(z.number().int()).nullable().default(null).describe('Synthetic difficulty levels (null = all).'),
+        drill_count: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(0)
+          .describe('Fact-drill examples added to the synthetic problems (src/data/synthetic/drill.ts); 0 = none.'),
+        drill_facts: z.number().int().positive().default(24).describe('Table facts per drill example.'),
       })
       .strict()
       .prefault({}),
@@ -77,6 +85,7 @@ interface Example {
 }
 
 export async function runSft(cfg: SftConfig, opts: SftOptions): Promise<{ steps: number; metrics: Array<Record<string, number>> }> {
+  if (cfg.data.drill_count > 0 && cfg.data.file) throw new Error('data.drill_count: drills go with the built-in synthetic data, not with data.file');
   const outDir = path.resolve(opts.outDir);
   fs.mkdirSync(outDir, { recursive: true });
   writeJsonAtomic(path.join(outDir, 'config.resolved.json'), cfg);
@@ -92,13 +101,20 @@ export async function runSft(cfg: SftConfig, opts: SftOptions): Promise<{ steps:
   const pairs = cfg.data.file
     ? readSftJsonl(path.resolve(opts.configDir ?? '.', cfg.data.file))
     : makeSftPairs({ seed: cfg.seed, count: cfg.data.count, split: 'train', ...(cfg.data.mix ? { mix: cfg.data.mix } : {}), ...(cfg.data.levels ? { levels: cfg.data.levels } : {}) } as never);
+  const drills = makeDrillPairs({ seed: cfg.seed, count: cfg.data.drill_count, facts: cfg.data.drill_facts });
   const tok = runtime.tokenizer;
-  const examples: Example[] = pairs.map((p, i) => {
+  const examples: Example[] = [...pairs, ...drills].map((p, i) => {
     const prompt = [tok.bos, ...tok.encode(p.prompt)];
     const completion = [...tok.encode(p.completion), tok.eos];
     const tokens = [...prompt, ...completion];
     if (tokens.length > runtime.contextLength) {
       throw new Error(`sft data example ${i + 1}: ${tokens.length} tokens exceed the model context of ${runtime.contextLength}`);
+    }
+    const chars = 'lossChars' in p ? p.lossChars : null;
+    if (chars) {
+      // Drill masks are per character: they need a tokenizer with one token per character.
+      if (completion.length - 1 !== chars.length) throw new Error(`sft drill example ${i + 1}: data.drill_count needs a character tokenizer`);
+      return { tokens, lossMask: [...prompt.map(() => 0), ...chars, 0] };
     }
     return { tokens, lossMask: tokens.map((_, t) => (t >= prompt.length ? 1 : 0)) };
   });

@@ -148,6 +148,7 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
   const say = (msg: string) => {
     if (!opts.quiet) process.stderr.write(msg + '\n');
   };
+  runtime.warn = say;
   say(`laconic: backend ${runtime.backend}; policy ${runtime.describe()}`);
   let state: GrpoState;
   try {

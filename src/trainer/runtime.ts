@@ -79,6 +79,12 @@ export function optimizerConfig(o: OptimSection, totalSteps: number): OptimizerC
  * Shared by GRPO, SFT and DPO so that every command resumes the same way.
  */
 export class PolicyRuntime {
+  /** Sequences whose budget was cut to fit the context (prompt + budget > context). */
+  budgetsCut = 0;
+  private budgetCutSaid = false;
+  /** Where one-off notices go; callers that print their own output (quiet runs, --json) replace it. */
+  warn: (msg: string) => void = (msg) => process.stderr.write(msg + '\n');
+
   private constructor(
     readonly backend: string,
     readonly policy: Policy,
@@ -163,10 +169,23 @@ export class PolicyRuntime {
     greedy = false,
   ): Promise<SampledText[]> {
     const enc = prompts.map((p) => this.encodePrompt(p));
-    const budgets = enc.map((e, i) => Math.min(Array.isArray(budget) ? budget[i]! : budget, this.contextLength - e.length));
+    const asked = enc.map((_, i) => (Array.isArray(budget) ? budget[i]! : budget));
+    const budgets = enc.map((e, i) => Math.min(asked[i]!, this.contextLength - e.length));
     enc.forEach((e, i) => {
       if (budgets[i]! <= 0) throw new Error(`prompt ${i} is ${e.length} tokens long; it leaves no room in the ${this.contextLength}-token context`);
     });
+    const cut = budgets.filter((b, i) => b < asked[i]!).length;
+    if (cut > 0) {
+      this.budgetsCut += cut;
+      // Said once per run: the cut is routine when a budget is meant to fill the context (the demo's eval).
+      if (!this.budgetCutSaid) {
+        this.budgetCutSaid = true;
+        const longest = Math.max(...enc.map((e) => e.length));
+        this.warn(
+          `laconic: ${cut} of ${enc.length} prompts (longest ${longest} tokens) leave less than the asked budget in the ${this.contextLength}-token context; their budget is cut to context - prompt (counted in budgetsCut)`,
+        );
+      }
+    }
     const out = await this.policy.sample(enc, {
       temperature: o.temperature,
       topP: o.top_p,

@@ -3,8 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseWith } from '../../src/config/load.js';
+import { makeSftPairs } from '../../src/data/index.js';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
-import { runSft, SftConfigSchema } from '../../src/sft/sft.js';
+import { loadSftConfig, runSft, SftConfigSchema } from '../../src/sft/sft.js';
+import { packageRoot } from '../../src/util/paths.js';
 
 const cfg = (over: Record<string, unknown> = {}) =>
   parseWith(
@@ -49,6 +51,30 @@ describe('runSft', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(rows.map((r) => r.loss)).toEqual(straight.metrics.map((r) => r.loss));
+  });
+
+  it('mixes fact drills into the synthetic data when data.drill_count is set', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'laconic-sft-drill-'));
+    // One step of 16 covers all 8 problems and all 8 drills: the drills add only their 4 results each.
+    const r = await runSft(cfg({ data: { count: 8, levels: [1], drill_count: 8, drill_facts: 4 }, train: { steps: 2, batch_size: 16, checkpoint_every: 0 } }), {
+      outDir: out,
+      quiet: true,
+    });
+    expect(r.steps).toBe(2);
+    expect(Number.isFinite(r.metrics[1]!.loss)).toBe(true);
+    const chainTargets = makeSftPairs({ seed: 1, count: 8, levels: [1], split: 'train' }).reduce((a, p) => a + p.completion.length + 1, 0);
+    expect(r.metrics[0]!.target_tokens).toBe(chainTargets + 8 * 4);
+    await expect(runSft(cfg({ data: { file: 'x.jsonl', drill_count: 4 } }), { outDir: out, quiet: true, resume: false })).rejects.toThrow(/data\.drill_count/);
+  });
+
+  it('the shipped SFT configs parse: stage 1 from scratch, stage 2 from stage 1 with drills', () => {
+    const one = loadSftConfig(path.join(packageRoot(), 'configs', 'sft-synthetic.yaml'));
+    expect(one.model.checkpoint).toBeNull();
+    expect(one.model.init).toMatchObject({ vocabSize: 56, contextLength: 256 });
+    const two = loadSftConfig(path.join(packageRoot(), 'configs', 'sft-synthetic-stage2.yaml'));
+    expect(two.model.checkpoint).toBe('runs/sft/final');
+    expect(two.data.drill_count).toBeGreaterThan(0);
+    expect(two.seed).not.toBe(one.seed);
   });
 
   it('names the field of a bad config', () => {
