@@ -63,11 +63,11 @@ export function parseSetValue(v: string): unknown {
 /**
  * Apply `key.path=value` overrides. Numeric path parts index arrays (`rewards.0.weight=0.5`).
  */
-export function applySets(obj: Record<string, unknown>, sets: readonly string[]): Record<string, unknown> {
+export function applySets(obj: Record<string, unknown>, sets: readonly string[], flag = '--set'): Record<string, unknown> {
   const out = structuredClone(obj);
   for (const s of sets) {
     const eq = s.indexOf('=');
-    if (eq <= 0) throw new Error(`--set ${JSON.stringify(s)}: expected key=value`);
+    if (eq <= 0) throw new Error(`${flag} ${JSON.stringify(s)}: expected key=value`);
     const keys = s.slice(0, eq).split('.');
     const value = parseSetValue(s.slice(eq + 1));
     let cur: Record<string, unknown> | unknown[] = out;
@@ -77,7 +77,7 @@ export function applySets(obj: Record<string, unknown>, sets: readonly string[])
       if (next === undefined || next === null) {
         (cur as Record<string, unknown>)[k] = /^\d+$/.test(keys[i + 1]!) ? [] : {};
       } else if (typeof next !== 'object') {
-        throw new Error(`--set ${s}: "${keys.slice(0, i + 1).join('.')}" is a ${typeof next}, not a mapping`);
+        throw new Error(`${flag} ${s}: "${keys.slice(0, i + 1).join('.')}" is a ${typeof next}, not a mapping`);
       }
       cur = (cur as Record<string, unknown>)[k] as Record<string, unknown>;
     }

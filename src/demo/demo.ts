@@ -7,8 +7,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { resolveTrainConfig, type TrainConfig } from '../trainer/config.js';
 import { evalPolicy, heldOutProblems } from '../trainer/evalPolicy.js';
 import { runGrpo } from '../trainer/grpo.js';
-import { objectiveModules, resolveCheckpointPath } from '../trainer/runtime.js';
-import * as os from 'node:os';
+import { defaultWorkers, objectiveModules, resolveCheckpointPath } from '../trainer/runtime.js';
 import { packageRoot } from '../util/paths.js';
 
 /**
@@ -100,7 +99,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
   say(`laconic demo: evaluating the starting checkpoint on ${held.length} held-out problems`);
   const startPolicy = (await loadCheckpoint(start)).policy;
-  const workers = cfg.workers ?? Math.max(0, os.availableParallelism() - 1);
+  const workers = defaultWorkers(cfg.workers);
   if (workers > 0) await startPolicy.startWorkers({ workers, objectiveModules: objectiveModules() });
   const before = await evalPolicy(startPolicy, held, { budget, dataset: cfg.eval.dataset });
   await startPolicy.stopWorkers();

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { VerifierSchema } from '../trainer/optimSchema.js';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
-import { OptimSchema } from '../trainer/optimSchema.js';
+import { OptimSchema, VerifierSchema } from '../trainer/optimSchema.js';
 import { lossSpecSchema } from './losses/index.js';
 import { pairStrategyNames, type PairStrategyName } from './pairs.js';
 

@@ -53,6 +53,11 @@ export interface SampledText {
 }
 
 /** Resolve a checkpoint path: absolute, relative to the config file, to cwd, or to the package root. */
+/** Data-parallel worker threads besides the main one: the configured count, else one per spare core. */
+export function defaultWorkers(configured: number | null | undefined): number {
+  return configured ?? Math.max(0, os.availableParallelism() - 1);
+}
+
 export function resolveCheckpointPath(p: string, configDir?: string): string {
   const candidates = path.isAbsolute(p) ? [p] : [configDir ? path.resolve(configDir, p) : null, path.resolve(p), path.resolve(packageRoot(), p)];
   for (const c of candidates) if (c && fs.existsSync(c)) return c;
@@ -131,7 +136,7 @@ export class PolicyRuntime {
     }
     // tfjs runs wasm single-threaded in Node: a second core is used through a worker thread holding its
     // own copy of the model (gradients summed, sampling sharded).
-    const workers = cfg.workers ?? Math.max(0, os.availableParallelism() - 1);
+    const workers = defaultWorkers(cfg.workers);
     if (workers > 0) await policy.startWorkers({ workers, objectiveModules: objectiveModules() });
     return new PolicyRuntime(`${be.name}${be.detail ? ` (${be.detail})` : ''}${workers > 0 ? ` + ${workers} worker thread${workers > 1 ? 's' : ''}` : ''}`, policy, policy.tokenizer, optimizer, reference, extra, ckptDir, rng);
   }

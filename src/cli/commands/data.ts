@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { datasetNames, describeDataset, loadDataset, makeSftPairs, writeSftJsonl } from '../../data/index.js';
+import { intList } from './collect.js';
 
 export function register(program: Command): void {
   const data = program.command('data').description('Inspect the built-in datasets and write SFT data.');
@@ -36,7 +37,7 @@ export function register(program: Command): void {
         seed: Number(o.seed),
         count: Number(o.count),
         mix: o.mix,
-        ...(o.levels ? { levels: o.levels.split(',').map(Number) } : {}),
+        ...(o.levels ? { levels: intList('--levels', o.levels) } : {}),
       } as never);
       writeSftJsonl(o.out, pairs);
       process.stderr.write(`laconic data sft: wrote ${pairs.length} pairs to ${o.out}\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { parseSetValue } from '../../config/load.js';
-import { collect } from './collect.js';
+import { applySets } from '../../config/load.js';
+import { collect, intList } from './collect.js';
 import { generatePairs } from '../../offline/selfpairs.js';
 import { pairStrategyNames, type PairStrategyName } from '../../offline/pairs.js';
 
@@ -28,17 +28,8 @@ export function register(program: Command): void {
     .option('--option <key=value>', "further dataset option (repeatable), e.g. --option names=fixed", collect, [])
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu | webgpu', 'auto')
     .action(async (o: { checkpoint: string; dataset: string; out: string; samples: number; count: number; split: string; seed: number; budget: number; strategy: string; temperature: number; backend: string; levels?: string; option: string[] }) => {
-      const options: Record<string, unknown> = {};
-      for (const kv of o.option) {
-        const eq = kv.indexOf('=');
-        if (eq <= 0) throw new Error(`--option ${JSON.stringify(kv)}: expected key=value`);
-        options[kv.slice(0, eq)] = parseSetValue(kv.slice(eq + 1));
-      }
-      const levels = o.levels?.split(',').map((x) => {
-        const n = Number(x.trim());
-        if (!Number.isInteger(n)) throw new Error(`--levels: ${JSON.stringify(x)} is not an integer`);
-        return n;
-      });
+      const options = applySets({}, o.option, '--option');
+      const levels = o.levels === undefined ? undefined : intList('--levels', o.levels);
       if (!(pairStrategyNames as string[]).includes(o.strategy)) throw new Error(`--strategy: unknown "${o.strategy}"; known: ${pairStrategyNames.join(', ')}`);
       const r = await generatePairs({
         checkpoint: o.checkpoint,
