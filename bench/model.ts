@@ -1,23 +1,24 @@
 /**
  * Policy throughput: `npm run bench -- model [--config tiny|small|all] [--backend auto|wasm|cpu|tensorflow]
- *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--impl blocked|reference] [--kernels on|off] [--repeat 1]`
+ *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--impl auto|blocked|reference] [--kernels on|off] [--repeat 1]`
  *
  * Prints one JSON line per config: train_tokens_per_s (forward + backward + optimizer step over a
  * 16 × context batch, every token a target), sample_tokens_per_s (KV cache, 16 sequences of new tokens
  * from a 1-token prompt at temperature 1; the budget is min(128, context - 1)), peak_rss_mb.
- * --impl reference runs the plain-tfjs forward pass (batched attention, autodiff gradients) as a
+ * --impl auto (default) takes the policy's default for the backend ('blocked' on wasm/cpu, 'reference'
+ * on GPU backends); --impl reference runs the plain-tfjs forward pass (batched attention, autodiff gradients) as a
  * baseline under the same conditions; --kernels off replaces laconic's JS kernels (row slices, fused
- * RoPE, in-place KV cache, ...) with plain tfjs ops. --workers: data-parallel worker threads for training (default: cores - 1). The *_per_cpu_s fields
+ * RoPE, in-place KV cache, ...) with plain tfjs ops. --workers: data-parallel worker threads for training (default: cores - 1 on wasm/cpu, 0 on GPU backends). The *_per_cpu_s fields
  * divide by the CPU time of the whole process (all threads): on a shared machine they move less than
  * the wall-clock rates. Run a few times and read the numbers as noisy.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
 import { MODEL_PRESETS } from '../src/model/config.js';
 import { setCustomKernels } from '../src/model/ops/kernels.js';
 import { Policy } from '../src/model/policy.js';
+import { defaultWorkers } from '../src/trainer/runtime.js';
 import { Rng } from '../src/util/rng.js';
 import { intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
 
@@ -45,9 +46,9 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, wo
   const sampleBatch = intArg(args, 'sample-batch', BATCH);
   const kernels = String(args.kernels ?? 'on');
   setCustomKernels(kernels !== 'off');
-  const impl = String(args.impl ?? 'blocked');
-  if (impl !== 'blocked' && impl !== 'reference') throw new Error(`--impl: "${impl}" is not blocked or reference`);
-  const policy = Policy.create(cfg, { seed: 0, impl });
+  const impl = String(args.impl ?? 'auto');
+  if (impl !== 'auto' && impl !== 'blocked' && impl !== 'reference') throw new Error(`--impl: "${impl}" is not auto, blocked or reference`);
+  const policy = Policy.create(cfg, { seed: 0, impl: impl === 'auto' ? undefined : impl });
   if (workers > 0) await policy.startWorkers({ workers });
   const rng = new Rng(1);
   const T = cfg.contextLength;
@@ -86,7 +87,7 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, wo
     train_batch: `${BATCH}x${T}`,
     micro_batch: mbs,
     workers,
-    impl,
+    impl: policy.impl,
     kernels,
     sample: `${sampleBatch}x${newTokens}`,
     tensors: tf.memory().numTensors,
@@ -104,7 +105,7 @@ async function main(argv: string[]): Promise<void> {
   process.stderr.write(`backend: ${info.name} (${info.detail})\n`);
   const repeat = Math.max(1, intArg(args, 'repeat', 1));
   // one worker thread per extra core by default (tfjs runs wasm single-threaded in Node)
-  const workers = args.workers === undefined || args.workers === 'auto' ? Math.max(0, os.availableParallelism() - 1) : intArg(args, 'workers', 0);
+  const workers = args.workers === undefined || args.workers === 'auto' ? defaultWorkers(null, info.name) : intArg(args, 'workers', 0);
   for (let r = 0; r < repeat; r++) for (const n of names) await benchConfig(n as keyof typeof MODEL_PRESETS, info.name, workers, args);
 }
 

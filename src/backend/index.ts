@@ -78,37 +78,47 @@ async function initCpu(): Promise<BackendInfo> {
 }
 
 async function initWebgpu(): Promise<BackendInfo> {
-  const missing: string[] = [];
-  let gpu: unknown;
-  try {
-    const mod = (await optionalImport('webgpu')) as { create?: (opts: string[]) => unknown; globals?: object };
-    if (mod.globals) Object.assign(globalThis, mod.globals);
-    gpu = mod.create ? mod.create([]) : undefined;
-    if (gpu && typeof navigator !== 'undefined') {
-      try {
-        Object.defineProperty(navigator, 'gpu', { value: gpu, configurable: true });
-      } catch {
-        /* navigator.gpu already defined */
+  // A bundle (bench/portable.sh) or the host program may have registered the backend already; then
+  // its packages need not be resolvable from here.
+  if (!tf.findBackendFactory('webgpu')) {
+    const missing: string[] = [];
+    let gpu: unknown;
+    try {
+      const mod = (await optionalImport('webgpu')) as { create?: (opts: string[]) => unknown; globals?: object };
+      if (mod.globals) Object.assign(globalThis, mod.globals);
+      gpu = mod.create ? mod.create([]) : undefined;
+      if (gpu && typeof navigator !== 'undefined') {
+        try {
+          Object.defineProperty(navigator, 'gpu', { value: gpu, configurable: true });
+        } catch {
+          /* navigator.gpu already defined */
+        }
+      } else if (gpu) {
+        (globalThis as Record<string, unknown>).navigator = { gpu };
       }
-    } else if (gpu) {
-      (globalThis as Record<string, unknown>).navigator = { gpu };
+    } catch (e) {
+      missing.push(`webgpu (${errMsg(e)})`);
     }
-  } catch (e) {
-    missing.push(`webgpu (${errMsg(e)})`);
-  }
-  try {
-    await optionalImport('@tensorflow/tfjs-backend-webgpu');
-  } catch (e) {
-    missing.push(`@tensorflow/tfjs-backend-webgpu (${errMsg(e)})`);
-  }
-  if (missing.length) {
-    throw new Error(
-      `backend 'webgpu' needs the optional packages @tensorflow/tfjs-backend-webgpu@4.22.0 and webgpu; ` +
-        `missing: ${missing.join('; ')}. Install them with npm install @tensorflow/tfjs-backend-webgpu@4.22.0 webgpu`,
-    );
+    try {
+      // the backend registers itself only if navigator.gpu exists when its module first runs
+      await optionalImport('@tensorflow/tfjs-backend-webgpu');
+    } catch (e) {
+      missing.push(`@tensorflow/tfjs-backend-webgpu (${errMsg(e)})`);
+    }
+    if (missing.length) {
+      throw new Error(
+        `backend 'webgpu' needs the optional packages @tensorflow/tfjs-backend-webgpu@4.22.0 and webgpu; ` +
+          `missing: ${missing.join('; ')}. Install them with npm install @tensorflow/tfjs-backend-webgpu@4.22.0 webgpu`,
+      );
+    }
   }
   const ok = await tf.setBackend('webgpu');
-  if (!ok) throw new Error("backend 'webgpu' failed to initialise (no GPU adapter?)");
+  if (!ok) {
+    throw new Error(
+      "backend 'webgpu' failed to initialise: no GPU adapter (does Dawn find a Vulkan driver? It needs libvulkan1 and " +
+        "the driver's ICD; on NVIDIA also libglvnd: see the README's 'Backends and the GPU path')",
+    );
+  }
   await tf.ready();
   return { name: 'webgpu', detail: '@tensorflow/tfjs-backend-webgpu via the webgpu (Dawn) package' };
 }

@@ -9,6 +9,7 @@ import { evalPolicy, heldOutProblems } from '../trainer/evalPolicy.js';
 import { runGrpo } from '../trainer/grpo.js';
 import { defaultWorkers, objectiveModules, resolveCheckpointPath } from '../trainer/runtime.js';
 import { packageRoot } from '../util/paths.js';
+import { VerifierPool } from '../../verifiers/pool.js';
 
 /**
  * The README's main job: start from the shipped SFT checkpoint (a verbose reasoner), run GRPO with a
@@ -101,7 +102,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const startPolicy = (await loadCheckpoint(start)).policy;
   const workers = defaultWorkers(cfg.workers);
   if (workers > 0) await startPolicy.startWorkers({ workers, objectiveModules: objectiveModules() });
-  const before = await evalPolicy(startPolicy, held, { budget, dataset: cfg.eval.dataset });
+  const pool = new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms });
+  let before: EvalResult;
+  try {
+    before = await evalPolicy(startPolicy, held, { budget, dataset: cfg.eval.dataset, pool });
+  } finally {
+    await pool.close();
+  }
   await startPolicy.stopWorkers();
   startPolicy.dispose();
 

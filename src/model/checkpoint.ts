@@ -65,13 +65,13 @@ export async function saveCheckpoint(dir: string, args: SaveCheckpointArgs): Pro
   fs.mkdirSync(tmp);
   try {
     const weights = new Map<string, NamedArray>();
-    const values = policy.getWeights();
+    const values = await policy.readWeights();
     for (const s of policy.specs) weights.set(s.name, { shape: s.shape, data: values.get(s.name)! });
     writeFileSynced(path.join(tmp, CHECKPOINT_FILES.model), encodeSafetensors(weights, { format: 'laconic', params: String(policy.numParams) }));
     writeFileSynced(path.join(tmp, CHECKPOINT_FILES.config), json(policy.config));
     if (policy.tokenizer) writeFileSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), json(policy.tokenizer.toJSON()));
     if (optimizer) {
-      writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizer), encodeSafetensors(optimizer.stateTensors()));
+      writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizer), encodeSafetensors(await optimizer.readState()));
       writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizerJson), json(optimizer.toJSON()));
     }
     if (rng) writeFileSynced(path.join(tmp, CHECKPOINT_FILES.rng), json(rng.state()));

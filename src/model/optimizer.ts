@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { ParamSpec, Params } from './params.js';
-import { adamUpdate, sumOfSquares } from './ops/kernels.js';
+import { adamUpdate, sumOfSquares, sumOfSquaresAsync } from './ops/kernels.js';
 
 export const OptimizerConfigSchema = z
   .object({
@@ -102,10 +102,18 @@ export class Optimizer {
     return Math.sqrt(sumOfSquares([...grads.values()]));
   }
 
-  /** One update from (summed, unclipped) gradients. Gradients are read, not disposed. */
-  apply(params: Params, grads: Map<string, tf.Tensor>): ApplyResult {
+  /** globalNorm read asynchronously (the only way on WebGPU). */
+  static async globalNormAsync(grads: Map<string, tf.Tensor>): Promise<number> {
+    return Math.sqrt(await sumOfSquaresAsync([...grads.values()]));
+  }
+
+  /**
+   * One update from (summed, unclipped) gradients. Gradients are read, not disposed. `norm`: their
+   * global norm when the caller already has it (from globalNormAsync); computed here otherwise.
+   */
+  apply(params: Params, grads: Map<string, tf.Tensor>, norm?: number): ApplyResult {
     const c = this.config;
-    const gradNorm = Optimizer.globalNorm(grads);
+    const gradNorm = norm ?? Optimizer.globalNorm(grads);
     if (!Number.isFinite(gradNorm)) {
       throw new Error(`optimizer: gradient norm is ${gradNorm} at step ${this.step}; refusing to update (diverged?)`);
     }
@@ -144,6 +152,16 @@ export class Optimizer {
 
   toJSON(): OptimizerJSON {
     return { config: this.config, step: this.step, lastLr: this.lastLr };
+  }
+
+  /** stateTensors read asynchronously (the only way on WebGPU); saveCheckpoint uses it. */
+  async readState(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const s of this.specs) {
+      out.set(`m.${s.name}`, { shape: s.shape, data: (await this.m.get(s.name)!.data()) as Float32Array });
+      out.set(`v.${s.name}`, { shape: s.shape, data: (await this.v.get(s.name)!.data()) as Float32Array });
+    }
+    return out;
   }
 
   /** Moments as named arrays: `m.<param>` and `v.<param>`. */

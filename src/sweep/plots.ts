@@ -1,4 +1,3 @@
-import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { RunResult } from './results.js';
@@ -112,9 +111,15 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** SVG → PNG at `scale` (2 = crisp on high-DPI screens and in papers). */
-export function svgToPng(svg: string, scale = 2): Buffer {
-  const r = new Resvg(svg, {
+let resvg: typeof import('@resvg/resvg-js') | null = null;
+
+/**
+ * SVG → PNG at `scale` (2 = crisp on high-DPI screens and in papers). resvg is a native module, loaded
+ * on first use so that commands which draw nothing start (and bundle) without it.
+ */
+export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
+  resvg ??= await import('@resvg/resvg-js');
+  const r = new resvg.Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
@@ -129,7 +134,7 @@ export interface RenderedPlot {
 
 export async function renderPlot(spec: TopLevelSpec, scale = 2): Promise<RenderedPlot> {
   const svg = await renderSvg(spec);
-  return { svg, png: svgToPng(svg, scale) };
+  return { svg, png: await svgToPng(svg, scale) };
 }
 
 /** PNG files start with this signature; checked by tests and by `report`. */

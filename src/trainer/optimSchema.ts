@@ -21,7 +21,7 @@ export const OptimSchema = z
 /** The verifier pool section (GRPO and DPO's self-made pairs). */
 export const VerifierSchema = z
   .object({
-    threads: z.number().int().positive().nullable().default(null).describe('Verifier pool threads (null = cores).'),
+    threads: z.number().int().nonnegative().nullable().default(null).describe('Verifier pool threads (null = cores; 0 = verify in the main thread, without the hard timeout: for bundles and debugging).'),
     timeout_ms: z.number().int().positive().default(2000).describe('Hard per-answer timeout.'),
   })
   .strict()

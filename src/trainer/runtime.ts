@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import * as path from 'node:path';
 import { initBackend } from '../backend/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
@@ -52,11 +53,17 @@ export interface SampledText {
   promptTokens: number[];
 }
 
-/** Resolve a checkpoint path: absolute, relative to the config file, to cwd, or to the package root. */
-/** Data-parallel worker threads besides the main one: the configured count, else one per spare core. */
-export function defaultWorkers(configured: number | null | undefined): number {
-  return configured ?? Math.max(0, os.availableParallelism() - 1);
+/**
+ * Data-parallel worker threads besides the main one: the configured count, else one per spare core
+ * on wasm and cpu (tfjs runs them single-threaded in Node) and none on a GPU or native backend,
+ * which already uses the whole device.
+ */
+export function defaultWorkers(configured: number | null | undefined, backend: string = tf.getBackend()): number {
+  if (configured !== null && configured !== undefined) return configured;
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(0, os.availableParallelism() - 1) : 0;
 }
+
+/** Resolve a checkpoint path: absolute, relative to the config file, to cwd, or to the package root. */
 
 export function resolveCheckpointPath(p: string, configDir?: string): string {
   const candidates = path.isAbsolute(p) ? [p] : [configDir ? path.resolve(configDir, p) : null, path.resolve(p), path.resolve(packageRoot(), p)];

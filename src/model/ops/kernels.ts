@@ -379,10 +379,40 @@ export function sumOfSquares(ts: tf.Tensor[]): number {
     }
     return s;
   }
-  const sq = tf.tidy(() => tf.addN(ts.map((g) => tf.sum(tf.square(g)))));
+  const sq = tf.tidy(() => addAll(ts.map((g) => tf.sum(tf.square(g)))));
   const v = sq.dataSync()[0]!;
   sq.dispose();
   return v;
+}
+
+/**
+ * sumOfSquares for every backend, read asynchronously: WebGPU in Node has no synchronous readback
+ * (tfjs-backend-webgpu's dataSync needs OffscreenCanvas), so the training loop takes this path.
+ */
+export async function sumOfSquaresAsync(ts: tf.Tensor[]): Promise<number> {
+  if (syncReadable()) return sumOfSquares(ts);
+  const sq = tf.tidy(() => addAll(ts.map((g) => tf.sum(tf.square(g)))));
+  try {
+    return (await sq.data())[0]!;
+  } finally {
+    sq.dispose();
+  }
+}
+
+/**
+ * Σ of scalars by pairwise adds: tf.addN binds one storage buffer per input, and WebGPU allows 8
+ * per shader stage by default, so addN over a model's gradients fails there.
+ */
+function addAll(xs: tf.Tensor[]): tf.Tensor {
+  let acc = xs[0]!;
+  for (let i = 1; i < xs.length; i++) acc = tf.add(acc, xs[i]!);
+  return acc;
+}
+
+/** Whether the active backend can read tensors synchronously (dataSync): all but WebGPU and WebGL. */
+export function syncReadable(): boolean {
+  const b = tf.getBackend();
+  return b !== 'webgpu' && b !== 'webgl';
 }
 
 /** A read-only view of a float32 tensor's data on the wasm heap (no copy), or null elsewhere. */

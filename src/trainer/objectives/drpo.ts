@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { registerObjective, type Objective, type ObjectiveContext, type ObjectiveResult } from '../../model/objective.js';
 import { klEstimate } from './ppoClip.js';
+import { syncReadable } from '../../model/ops/kernels.js';
 
 /**
  * DRPO — Decoupled Reward Policy Optimization (arXiv 2510.04474; Optimization-AI/DRPO
@@ -127,6 +128,12 @@ export function drpoLoss(ctx: ObjectiveContext): ObjectiveResult {
   const N = ctx.totals.groups;
   if (!(N > 0)) throw new Error('drpo objective: totals.groups must count the questions of the batch (declare groupKey "group")');
 
+  if (!syncReadable()) {
+    throw new Error(
+      `drpo objective: backend '${tf.getBackend()}' cannot read tensors synchronously, and DRPO's trust-region coefficient ` +
+        `needs the micro-batch's KL inside the loss; train DRPO on wasm, cpu or tensorflow`,
+    );
+  }
   const rowSums = tf.sum(ctx.mask, 1);
   const lengths = Array.from(rowSums.dataSync() as Float32Array);
   rowSums.dispose();
