@@ -1,5 +1,5 @@
 /**
- * Policy throughput: `npm run bench -- model [--config tiny|small|all] [--backend auto|wasm|cpu|tensorflow]
+ * Policy throughput: `npm run bench -- model [--config tiny|small|all] [--backend auto|wasm|cpu|tensorflow|webgpu]
  *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--impl auto|blocked|reference] [--kernels on|off] [--repeat 1]`
  *
  * Prints one JSON line per config: train_tokens_per_s (forward + backward + optimizer step over a

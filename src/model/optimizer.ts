@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { ParamSpec, Params } from './params.js';
-import { adamUpdate, sumOfSquares, sumOfSquaresAsync } from './ops/kernels.js';
+import { adamUpdate, sumOfSquares, sumOfSquaresAsync, syncReadable } from './ops/kernels.js';
 
 export const OptimizerConfigSchema = z
   .object({
@@ -113,6 +113,9 @@ export class Optimizer {
    */
   apply(params: Params, grads: Map<string, tf.Tensor>, norm?: number): ApplyResult {
     const c = this.config;
+    if (norm === undefined && !syncReadable()) {
+      throw new Error(`optimizer: backend '${tf.getBackend()}' cannot read the gradient norm synchronously; pass apply() the norm from Optimizer.globalNormAsync`);
+    }
     const gradNorm = norm ?? Optimizer.globalNorm(grads);
     if (!Number.isFinite(gradNorm)) {
       throw new Error(`optimizer: gradient norm is ${gradNorm} at step ${this.step}; refusing to update (diverged?)`);
@@ -156,11 +159,13 @@ export class Optimizer {
 
   /** stateTensors read asynchronously (the only way on WebGPU); saveCheckpoint uses it. */
   async readState(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const ms = await Promise.all(this.specs.map((s) => this.m.get(s.name)!.data()));
+    const vs = await Promise.all(this.specs.map((s) => this.v.get(s.name)!.data()));
     const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const s of this.specs) {
-      out.set(`m.${s.name}`, { shape: s.shape, data: (await this.m.get(s.name)!.data()) as Float32Array });
-      out.set(`v.${s.name}`, { shape: s.shape, data: (await this.v.get(s.name)!.data()) as Float32Array });
-    }
+    this.specs.forEach((s, i) => {
+      out.set(`m.${s.name}`, { shape: s.shape, data: ms[i] as Float32Array });
+      out.set(`v.${s.name}`, { shape: s.shape, data: vs[i] as Float32Array });
+    });
     return out;
   }
 

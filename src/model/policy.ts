@@ -187,9 +187,9 @@ export class Policy {
 
   /** getWeights read asynchronously (the only way on WebGPU); saveCheckpoint uses it. */
   async readWeights(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, v] of this.params) out.set(name, (await v.data()) as Float32Array);
-    return out;
+    const entries = [...this.params];
+    const vals = await Promise.all(entries.map(([, v]) => v.data()));
+    return new Map(entries.map(([name], i) => [name, vals[i] as Float32Array]));
   }
 
   getWeights(): Map<string, Float32Array> {
@@ -515,7 +515,12 @@ export class Policy {
     totals: BatchTotals,
   ): { grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number> } {
     const r = this.accumulateMicroTensors(batch, objective, micro, seeds, totals);
-    return { grads: r.grads, ...sumScalars(r.parts, (t) => t.dataSync()[0]!) };
+    try {
+      return { grads: r.grads, ...sumScalars(r.parts, (t) => t.dataSync()[0]!) };
+    } catch (e) {
+      disposeAccumulated(r.grads, r.parts);
+      throw e;
+    }
   }
 
   /** accumulateMicro with an asynchronous read of the losses (WebGPU has no synchronous one). */
@@ -527,9 +532,16 @@ export class Policy {
     totals: BatchTotals,
   ): Promise<{ grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number> }> {
     const r = this.accumulateMicroTensors(batch, objective, micro, seeds, totals);
-    const vals = new Map<tf.Scalar, number>();
-    for (const p of r.parts) for (const t of [p.loss, ...Object.values(p.stats)]) vals.set(t, (await t.data())[0]!);
-    return { grads: r.grads, ...sumScalars(r.parts, (t) => vals.get(t)!) };
+    try {
+      // one round trip for all scalars (each read is a GPU→host copy on WebGPU)
+      const all = r.parts.flatMap((p) => [p.loss, ...Object.values(p.stats)]);
+      const read = await Promise.all(all.map((t) => t.data()));
+      const vals = new Map<tf.Scalar, number>(all.map((t, i) => [t, read[i]![0]!]));
+      return { grads: r.grads, ...sumScalars(r.parts, (t) => vals.get(t)!) };
+    } catch (e) {
+      disposeAccumulated(r.grads, r.parts);
+      throw e;
+    }
   }
 
   /** Gradients summed over micro-batches (kept), with each micro-batch's loss and stats as scalars. */
@@ -544,46 +556,53 @@ export class Policy {
     const vars = [...this.params.values()];
     let acc: Map<string, tf.Tensor> | null = null;
     const parts: MicroScalars[] = [];
-    micro.forEach((idx, mi) => {
-      const { grid, lengths } = padGrid(batch.tokens, idx);
-      const dropoutSeed = seeds[mi];
-      const kept: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const logits =
-          this.impl === 'reference' ? forwardReference(this.core, grid) : forwardBlocked(this.core, grid, { dropoutSeed }).logits;
-        const lp = tokenLogprobs(logits, grid, lengths, this.config.vocabSize, !!obj.needsEntropy);
-        const perToken: Record<string, tf.Tensor2D> = {};
-        for (const [k, rows] of Object.entries(batch.perToken ?? {})) perToken[k] = padValues(rows, idx, grid.T);
-        const perSeq: Record<string, number[]> = {};
-        for (const [k, vals] of Object.entries(batch.perSeq ?? {})) perSeq[k] = idx.map((i) => vals[i]!);
-        const ctx: ObjectiveContext = {
-          logprobs: lp.logprobs,
-          entropy: lp.entropy,
-          mask: padValues(batch.lossMask, idx, grid.T),
-          perToken,
-          perSeq,
-          totals,
-          params: objective.params,
-        };
-        const r = obj.loss(ctx);
-        for (const [k, v] of Object.entries(r.stats ?? {})) kept[k] = tf.keep(v);
-        return r.loss;
-      }, vars);
-      parts.push({ loss: value, stats: kept });
-      const named = new Map<string, tf.Tensor>();
-      for (const [vn, g] of Object.entries(grads)) named.set(this.varToParam.get(vn)!, g);
-      if (!acc) acc = named;
-      else {
-        for (const [k, g] of named) {
-          const prev = acc.get(k);
-          if (prev) {
-            acc.set(k, tf.add(prev, g));
-            prev.dispose();
-            g.dispose();
-          } else acc.set(k, g);
+    try {
+      micro.forEach((idx, mi) => {
+        const { grid, lengths } = padGrid(batch.tokens, idx);
+        const dropoutSeed = seeds[mi];
+        const kept: Record<string, tf.Scalar> = {};
+        const { value, grads } = tf.variableGrads(() => {
+          const logits =
+            this.impl === 'reference' ? forwardReference(this.core, grid) : forwardBlocked(this.core, grid, { dropoutSeed }).logits;
+          const lp = tokenLogprobs(logits, grid, lengths, this.config.vocabSize, !!obj.needsEntropy);
+          const perToken: Record<string, tf.Tensor2D> = {};
+          for (const [k, rows] of Object.entries(batch.perToken ?? {})) perToken[k] = padValues(rows, idx, grid.T);
+          const perSeq: Record<string, number[]> = {};
+          for (const [k, vals] of Object.entries(batch.perSeq ?? {})) perSeq[k] = idx.map((i) => vals[i]!);
+          const ctx: ObjectiveContext = {
+            logprobs: lp.logprobs,
+            entropy: lp.entropy,
+            mask: padValues(batch.lossMask, idx, grid.T),
+            perToken,
+            perSeq,
+            totals,
+            params: objective.params,
+          };
+          const r = obj.loss(ctx);
+          for (const [k, v] of Object.entries(r.stats ?? {})) kept[k] = tf.keep(v);
+          return r.loss;
+        }, vars);
+        parts.push({ loss: value, stats: kept });
+        const named = new Map<string, tf.Tensor>();
+        for (const [vn, g] of Object.entries(grads)) named.set(this.varToParam.get(vn)!, g);
+        if (!acc) acc = named;
+        else {
+          for (const [k, g] of named) {
+            const prev = acc.get(k);
+            if (prev) {
+              acc.set(k, tf.add(prev, g));
+              prev.dispose();
+              g.dispose();
+            } else acc.set(k, g);
+          }
         }
-      }
-    });
+      });
+    } catch (e) {
+      // a failing micro-batch (out of memory, a bad objective input) must not strand the others' tensors
+      dropAbandonedTape();
+      disposeAccumulated(acc ?? new Map(), parts);
+      throw e;
+    }
     return { grads: acc ?? new Map(), parts };
   }
 
@@ -666,6 +685,22 @@ function defaultTokenizer(c: ModelConfig): Tokenizer | null {
 interface MicroScalars {
   loss: tf.Scalar;
   stats: Record<string, tf.Scalar>;
+}
+
+/**
+ * tfjs's gradients() keeps the tensors its tape saved for the backward pass until the backward pass
+ * runs; when the forward function throws, the tape stays behind and the next gradients() call drops
+ * it without disposing them. Dispose them (engine state; tfjs 4.22).
+ */
+function dropAbandonedTape(): void {
+  const st = (tf.engine() as unknown as { state: { activeTape: { saved?: tf.Tensor[] }[] | null; gradientDepth: number } }).state;
+  if (!st.activeTape || st.gradientDepth !== 0) return;
+  for (const node of st.activeTape) for (const t of node.saved ?? []) t.dispose();
+  st.activeTape = null;
+}
+
+function disposeAccumulated(grads: Map<string, tf.Tensor>, parts: MicroScalars[]): void {
+  tf.dispose([...grads.values(), ...parts.flatMap((p) => [p.loss, ...Object.values(p.stats)])]);
 }
 
 /** Sum the micro-batches' losses and stats in order (float64, as read), disposing the scalars. */

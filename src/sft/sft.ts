@@ -20,7 +20,7 @@ export const SftConfigSchema = z
   .object({
     seed: z.number().int().default(0).describe('Seed for init, data order and the synthetic data.'),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto'),
-    workers: z.number().int().nonnegative().nullable().default(null).describe('Data-parallel worker threads besides the main one (null = cores - 1).'),
+    workers: z.number().int().nonnegative().nullable().default(null).describe('Data-parallel worker threads besides the main one (null = cores - 1 on wasm/cpu, 0 on GPU backends).'),
     model: z
       .object({
         checkpoint: z.string().nullable().default(null).describe('Start from this checkpoint (else a fresh model from init).'),

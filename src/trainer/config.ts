@@ -20,7 +20,7 @@ export const TrainConfigSchema = z
   .object({
     seed: z.number().int().default(0).describe('Seed for init, data order, sampling.'),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto').describe('tfjs backend.'),
-    workers: z.number().int().nonnegative().nullable().default(null).describe('Data-parallel worker threads besides the main one (null = cores - 1).'),
+    workers: z.number().int().nonnegative().nullable().default(null).describe('Data-parallel worker threads besides the main one (null = cores - 1 on wasm/cpu, 0 on GPU backends).'),
     model: z
       .object({
         checkpoint: z.string().nullable().default(null).describe('Checkpoint directory to start from (relative to the config file or cwd).'),

@@ -87,6 +87,9 @@ export function validateGrpoConfig(cfg: TrainConfig, specs: ResolvedRewardSpec[]
     // DRPO normalises by every question of the batch, including those without both a correct and a
     // wrong answer; dropping such groups (dynamic sampling) would change its normaliser.
     if (cfg.dynamic_sampling !== 'off') throw new Error('dynamic_sampling: must be "off" with objective drpo (DRPO counts every question in its normaliser)');
+    if (cfg.backend === 'webgpu') {
+      throw new Error("backend: objective drpo reads the micro-batch's KL inside its loss, which webgpu cannot do synchronously; use wasm, cpu or tensorflow");
+    }
     if (cfg.mask_truncated_completions) throw new Error('mask_truncated_completions: not supported with objective drpo (a masked answer would score log-likelihood 0, the best possible)');
   }
   if (cfg.train.valid_step_reward !== 0 && cfg.reward_combine === 'normalize_then_sum') {

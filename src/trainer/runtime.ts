@@ -34,7 +34,7 @@ export interface RuntimeConfig {
   totalSteps: number;
   /** Load a frozen reference copy for KL (GRPO with kl_coef > 0). */
   needsReference: boolean;
-  /** Data-parallel worker threads besides the main thread (null = cores - 1). */
+  /** Data-parallel worker threads besides the main thread (null = cores - 1 on wasm/cpu, 0 on GPU backends). */
   workers?: number | null;
 }
 
@@ -64,7 +64,6 @@ export function defaultWorkers(configured: number | null | undefined, backend: s
 }
 
 /** Resolve a checkpoint path: absolute, relative to the config file, to cwd, or to the package root. */
-
 export function resolveCheckpointPath(p: string, configDir?: string): string {
   const candidates = path.isAbsolute(p) ? [p] : [configDir ? path.resolve(configDir, p) : null, path.resolve(p), path.resolve(packageRoot(), p)];
   for (const c of candidates) if (c && fs.existsSync(c)) return c;

@@ -19,6 +19,7 @@ import { writePreferenceFile } from '../../src/offline/data.js';
 import { runDpo } from '../../src/offline/train.js';
 import { drpoLoss, parseDrpoParams } from '../../src/trainer/objectives/drpo.js';
 import { Rng } from '../../src/util/rng.js';
+import { registerObjective } from '../../src/model/objective.js';
 import { fullMask, maxAbsDiff, randomSeqs, TINY } from './helpers.js';
 
 /**
@@ -182,6 +183,31 @@ describe('a backend without synchronous reads (WebGPU in Node)', () => {
     }
   });
 
+  it('a micro-batch that fails leaves no tensors behind (sync and async accumulation)', async () => {
+    let calls = 0;
+    registerObjective('fails_second', {
+      loss: (ctx) => {
+        if (++calls % 2 === 0) throw new Error('second micro-batch fails');
+        return { loss: tf.mean(ctx.logprobs) as tf.Scalar, stats: { m: tf.max(ctx.logprobs) as tf.Scalar } };
+      },
+    });
+    for (const backend of ['cpu', 'webgpu']) {
+      await tf.setBackend(backend);
+      const p = Policy.create(TINY, { seed: 2 });
+      const seqs = randomSeqs(4, 5, 12, 9);
+      const batch = { tokens: seqs, lossMask: fullMask(seqs) };
+      await p.computeGrads(batch, objective, { microBatchSize: 2 }); // builds the cached constants
+      const n0 = tf.memory().numTensors;
+      await expect(p.computeGrads(batch, { name: 'fails_second', params: {} }, { microBatchSize: 2 })).rejects.toThrow(/second micro-batch fails/);
+      expect(() => p.accumulateMicro(batch, { name: 'fails_second', params: {} }, [[0, 1], [2, 3]], [undefined, undefined], {
+        tokens: 40, sequences: 4, groups: 4, maxTargetTokens: 11,
+      })).toThrow(/second micro-batch fails/);
+      expect(tf.memory().numTensors, backend).toBe(n0);
+      p.dispose();
+    }
+    await tf.setBackend('cpu');
+  });
+
   it('says what to do where sync reads or worker threads are needed', async () => {
     await tf.setBackend('webgpu');
     expect(defaultWorkers(null, 'webgpu')).toBe(0);
@@ -216,6 +242,13 @@ describe('a backend without synchronous reads (WebGPU in Node)', () => {
     const many = Array.from({ length: 30 }, (_, i) => tf.fill([4], i));
     expect(await sumOfSquaresAsync(many)).toBeCloseTo(4 * Array.from({ length: 30 }, (_, i) => i * i).reduce((a, b) => a + b), 2);
     expect(Math.sqrt(30.25)).toBeCloseTo(await Optimizer.globalNormAsync(new Map(tg.map((t, i) => [String(i), t]))), 5);
+    expect(await sumOfSquaresAsync([])).toBe(0);
+    // apply() without a precomputed norm would need a synchronous read: it says what to pass instead
+    const p = Policy.create(TINY, { seed: 1 });
+    const grads = new Map([...p.params].map(([k, v]) => [k, tf.zerosLike(v)]));
+    expect(() => p.optimizer.apply(p.params, grads)).toThrow(/globalNormAsync/);
+    tf.dispose([...grads.values()]);
+    p.dispose();
     tf.dispose([...ts, ...tg, ...many]);
   });
 });

@@ -82,6 +82,7 @@ describe('runGrpo', () => {
     // a shaper whose paper needs its own objective cannot silently train under ppo_clip
     await expect(runGrpo(cfgWith(['rewards=[{"name":"drpo"}]']), { outDir: out, quiet: true })).rejects.toThrow(/objective: the "drpo" shaper is trained with objective "drpo"/);
     await expect(runGrpo(cfgWith(['rewards=[{"name":"drpo"}]', 'objective="drpo"', 'dynamic_sampling="correct"']), { outDir: out, quiet: true })).rejects.toThrow(/dynamic_sampling: must be "off" with objective drpo/);
+    await expect(runGrpo(cfgWith(['rewards=[{"name":"drpo"}]', 'objective="drpo"', 'dynamic_sampling="off"', 'backend="webgpu"']), { outDir: out, quiet: true })).rejects.toThrow(/backend: objective drpo reads the micro-batch's KL/);
     await expect(runGrpo(cfgWith(['objective="nope"']), { outDir: out, quiet: true })).rejects.toThrow(/objective: unknown objective "nope"/);
   });
 });

@@ -370,6 +370,7 @@ export function adamUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tenso
 
 /** Σ over tensors of Σ x² (float64 accumulation on wasm/cpu), for the global gradient norm. */
 export function sumOfSquares(ts: tf.Tensor[]): number {
+  if (ts.length === 0) return 0;
   const b = tf.getBackend();
   if (enabled && (b === 'wasm' || b === 'cpu')) {
     let s = 0;
@@ -390,6 +391,7 @@ export function sumOfSquares(ts: tf.Tensor[]): number {
  * (tfjs-backend-webgpu's dataSync needs OffscreenCanvas), so the training loop takes this path.
  */
 export async function sumOfSquaresAsync(ts: tf.Tensor[]): Promise<number> {
+  if (ts.length === 0) return 0;
   if (syncReadable()) return sumOfSquares(ts);
   const sq = tf.tidy(() => addAll(ts.map((g) => tf.sum(tf.square(g)))));
   try {
