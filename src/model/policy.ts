@@ -16,7 +16,7 @@ import { logSoftmaxRow, sampleRow } from './sampling.js';
 import { CharTokenizer } from './tokenizers/char.js';
 import type { Tokenizer } from './tokenizers/types.js';
 import './objectives/nll.js';
-import { shareIdentityOnWasm } from './ops/kernels.js';
+import { cpuBackend, shareIdentityOnWasm } from './ops/kernels.js';
 
 /** Which forward implementation runs: 'blocked' (fast on wasm/cpu) or 'reference' (plain batched tfjs). */
 export type ForwardImpl = 'blocked' | 'reference';
@@ -29,8 +29,7 @@ export type ForwardImpl = 'blocked' | 'reference';
  * dropout keeps the blocked one everywhere.
  */
 export function defaultImpl(config: ModelConfig): ForwardImpl {
-  const b = tf.getBackend();
-  return config.dropout === 0 && b !== 'wasm' && b !== 'cpu' ? 'reference' : 'blocked';
+  return config.dropout === 0 && !cpuBackend() ? 'reference' : 'blocked';
 }
 
 export interface PolicyCreateOptions {
@@ -223,8 +222,8 @@ export class Policy {
   async startWorkers(opts: WorkerPoolOptions): Promise<void> {
     await this.stopWorkers();
     if (opts.workers <= 0) return;
-    const b = tf.getBackend();
-    if (b !== 'wasm' && b !== 'cpu') {
+    if (!cpuBackend()) {
+      const b = tf.getBackend();
       throw new Error(
         `workers: ${opts.workers} worker threads asked for on backend '${b}'; worker threads (each with its own model copy) ` +
           `serve only the wasm and cpu backends. Set workers: 0 (the default on '${b}').`,
@@ -515,12 +514,14 @@ export class Policy {
     totals: BatchTotals,
   ): { grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number> } {
     const r = this.accumulateMicroTensors(batch, objective, micro, seeds, totals);
+    let vals: number[];
     try {
-      return { grads: r.grads, ...sumScalars(r.parts, (t) => t.dataSync()[0]!) };
+      vals = scalarsOf(r.parts).map((t) => t.dataSync()[0]!);
     } catch (e) {
       disposeAccumulated(r.grads, r.parts);
       throw e;
     }
+    return { grads: r.grads, ...sumScalars(r.parts, vals) };
   }
 
   /** accumulateMicro with an asynchronous read of the losses (WebGPU has no synchronous one). */
@@ -532,16 +533,12 @@ export class Policy {
     totals: BatchTotals,
   ): Promise<{ grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number> }> {
     const r = this.accumulateMicroTensors(batch, objective, micro, seeds, totals);
-    try {
-      // one round trip for all scalars (each read is a GPU→host copy on WebGPU)
-      const all = r.parts.flatMap((p) => [p.loss, ...Object.values(p.stats)]);
-      const read = await Promise.all(all.map((t) => t.data()));
-      const vals = new Map<tf.Scalar, number>(all.map((t, i) => [t, read[i]![0]!]));
-      return { grads: r.grads, ...sumScalars(r.parts, (t) => vals.get(t)!) };
-    } catch (e) {
+    // all scalars in flight at once (each read is a GPU→host copy on WebGPU)
+    const read = await Promise.all(scalarsOf(r.parts).map((t) => t.data())).catch((e: unknown) => {
       disposeAccumulated(r.grads, r.parts);
       throw e;
-    }
+    });
+    return { grads: r.grads, ...sumScalars(r.parts, read.map((v) => v[0]!)) };
   }
 
   /** Gradients summed over micro-batches (kept), with each micro-batch's loss and stats as scalars. */
@@ -699,18 +696,27 @@ function dropAbandonedTape(): void {
   st.activeTape = null;
 }
 
-function disposeAccumulated(grads: Map<string, tf.Tensor>, parts: MicroScalars[]): void {
-  tf.dispose([...grads.values(), ...parts.flatMap((p) => [p.loss, ...Object.values(p.stats)])]);
+/** The micro-batches' scalars in one fixed order: each loss, then its stats. */
+function scalarsOf(parts: MicroScalars[]): tf.Scalar[] {
+  return parts.flatMap((p) => [p.loss, ...Object.values(p.stats)]);
 }
 
-/** Sum the micro-batches' losses and stats in order (float64, as read), disposing the scalars. */
-function sumScalars(parts: MicroScalars[], read: (t: tf.Scalar) => number): { loss: number; stats: Record<string, number> } {
+function disposeAccumulated(grads: Map<string, tf.Tensor>, parts: MicroScalars[]): void {
+  tf.dispose([...grads.values(), ...scalarsOf(parts)]);
+}
+
+/**
+ * Sum the micro-batches' losses and stats in order (float64), from their values read in scalarsOf
+ * order, and dispose the scalars.
+ */
+function sumScalars(parts: MicroScalars[], vals: number[]): { loss: number; stats: Record<string, number> } {
   let loss = 0;
   const stats: Record<string, number> = {};
+  let i = 0;
   for (const p of parts) {
-    loss += read(p.loss);
-    for (const [k, v] of Object.entries(p.stats)) stats[k] = (stats[k] ?? 0) + read(v);
-    tf.dispose([p.loss, ...Object.values(p.stats)]);
+    loss += vals[i++]!;
+    for (const k of Object.keys(p.stats)) stats[k] = (stats[k] ?? 0) + vals[i++]!;
   }
+  tf.dispose(scalarsOf(parts));
   return { loss, stats };
 }

@@ -6,6 +6,7 @@ import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { SeqBatch } from '../model/objective.js';
 import { Optimizer, type OptimizerConfigInput } from '../model/optimizer.js';
 import { Policy } from '../model/policy.js';
+import { cpuBackend } from '../model/ops/kernels.js';
 import type { Tokenizer } from '../model/tokenizers/types.js';
 import type { FinishReason } from '../types.js';
 import { Rng } from '../util/rng.js';
@@ -60,7 +61,7 @@ export interface SampledText {
  */
 export function defaultWorkers(configured: number | null | undefined, backend: string = tf.getBackend()): number {
   if (configured !== null && configured !== undefined) return configured;
-  return backend === 'wasm' || backend === 'cpu' ? Math.max(0, os.availableParallelism() - 1) : 0;
+  return cpuBackend(backend) ? Math.max(0, os.availableParallelism() - 1) : 0;
 }
 
 /** Resolve a checkpoint path: absolute, relative to the config file, to cwd, or to the package root. */

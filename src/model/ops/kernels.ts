@@ -380,7 +380,7 @@ export function sumOfSquares(ts: tf.Tensor[]): number {
     }
     return s;
   }
-  const sq = tf.tidy(() => addAll(ts.map((g) => tf.sum(tf.square(g)))));
+  const sq = squaredSum(ts);
   const v = sq.dataSync()[0]!;
   sq.dispose();
   return v;
@@ -393,7 +393,7 @@ export function sumOfSquares(ts: tf.Tensor[]): number {
 export async function sumOfSquaresAsync(ts: tf.Tensor[]): Promise<number> {
   if (ts.length === 0) return 0;
   if (syncReadable()) return sumOfSquares(ts);
-  const sq = tf.tidy(() => addAll(ts.map((g) => tf.sum(tf.square(g)))));
+  const sq = squaredSum(ts);
   try {
     return (await sq.data())[0]!;
   } finally {
@@ -402,13 +402,17 @@ export async function sumOfSquaresAsync(ts: tf.Tensor[]): Promise<number> {
 }
 
 /**
- * Σ of scalars by pairwise adds: tf.addN binds one storage buffer per input, and WebGPU allows 8
- * per shader stage by default, so addN over a model's gradients fails there.
+ * Σ over tensors of Σ x² on the device, summed by pairwise adds: tf.addN binds one storage buffer
+ * per input, and WebGPU allows 8 per shader stage by default, so addN over a model's gradients
+ * fails there.
  */
-function addAll(xs: tf.Tensor[]): tf.Tensor {
-  let acc = xs[0]!;
-  for (let i = 1; i < xs.length; i++) acc = tf.add(acc, xs[i]!);
-  return acc;
+function squaredSum(ts: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => ts.map((g) => tf.sum(tf.square(g))).reduce((acc, x) => tf.add(acc, x)) as tf.Scalar);
+}
+
+/** Whether `backend` computes on the CPU (wasm, cpu): the backends worker threads and the blocked forward pass serve. */
+export function cpuBackend(backend: string = tf.getBackend()): boolean {
+  return backend === 'wasm' || backend === 'cpu';
 }
 
 /** Whether the active backend can read tensors synchronously (dataSync): all but WebGPU and WebGL. */
