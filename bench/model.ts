@@ -1,6 +1,7 @@
 /**
  * Policy throughput: `npm run bench -- model [--config tiny|small|all] [--backend auto|wasm|cpu|tensorflow|webgpu]
- *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--impl auto|blocked|reference] [--kernels on|off] [--repeat 1]`
+ *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--impl auto|blocked|reference] [--kernels on|off] [--repeat 1]
+ *   [--native auto|on|off]`
  *
  * Prints one JSON line per config: train_tokens_per_s (forward + backward + optimizer step over a
  * 16 × context batch, every token a target), sample_tokens_per_s (KV cache, 16 sequences of new tokens
@@ -15,6 +16,7 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
+import { nativeLabel, type NativeChoice } from '../src/backend/native.js';
 import { MODEL_PRESETS } from '../src/model/config.js';
 import { setCustomKernels } from '../src/model/ops/kernels.js';
 import { Policy } from '../src/model/policy.js';
@@ -89,6 +91,7 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, wo
     workers,
     impl: policy.impl,
     kernels,
+    native: nativeLabel() ?? 'off', // OpenBLAS matMul (--native, LACONIC_NATIVE; threads: LACONIC_BLAS_THREADS)
     sample: `${sampleBatch}x${newTokens}`,
     tensors: tf.memory().numTensors,
   });
@@ -101,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
   const which = String(args.config ?? 'all');
   const names = which === 'all' ? (Object.keys(MODEL_PRESETS) as (keyof typeof MODEL_PRESETS)[]) : [which];
   for (const n of names) if (!(n in MODEL_PRESETS)) throw new Error(`--config: unknown "${n}"; choose ${Object.keys(MODEL_PRESETS).join(', ')} or all`);
-  const info = await initBackend(String(args.backend ?? 'auto') as BackendChoice);
+  const info = await initBackend(String(args.backend ?? 'auto') as BackendChoice, args.native === undefined ? undefined : (String(args.native) as NativeChoice));
   process.stderr.write(`backend: ${info.name} (${info.detail})\n`);
   const repeat = Math.max(1, intArg(args, 'repeat', 1));
   // one worker thread per extra core by default (tfjs runs wasm single-threaded in Node)

@@ -1,6 +1,9 @@
 /**
  * Backend parity: `npm run bench -- parity --backend webgpu|tensorflow|wasm [--against cpu] [--config tiny] [--steps 3]
- *   [--impl auto|blocked|reference]`
+ *   [--impl auto|blocked|reference] [--native auto|on|off] [--against-native auto|on|off]`
+ *
+ * `--backend wasm --against wasm` compares the OpenBLAS matMul path (--native, default auto) with plain
+ * wasm (--against-native, default off when both sides are wasm).
  *
  * Runs the same seeded model on two backends in one process and prints one JSON line with the
  * largest differences: per-token logprobs of fixed sequences before training, the loss and gradient
@@ -14,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
+import type { NativeChoice } from '../src/backend/native.js';
 import { MODEL_PRESETS } from '../src/model/config.js';
 import { Policy, type ForwardImpl } from '../src/model/policy.js';
 import { Rng } from '../src/util/rng.js';
@@ -30,8 +34,8 @@ interface Run {
   ms: number;
 }
 
-async function runOn(choice: BackendChoice, cfgName: keyof typeof MODEL_PRESETS, steps: number, impl: ForwardImpl | 'auto'): Promise<Run> {
-  const info = await initBackend(choice);
+async function runOn(choice: BackendChoice, cfgName: keyof typeof MODEL_PRESETS, steps: number, impl: ForwardImpl | 'auto', native?: NativeChoice): Promise<Run> {
+  const info = await initBackend(choice, native);
   const t0 = performance.now();
   const cfg = MODEL_PRESETS[cfgName];
   const policy = Policy.create(cfg, { seed: 7, impl: impl === 'auto' ? undefined : impl });
@@ -53,7 +57,8 @@ async function runOn(choice: BackendChoice, cfgName: keyof typeof MODEL_PRESETS,
   const out = await policy.sample(prompts, { temperature: 1, greedy: true, stopTokens: [], maxNewTokens: 24, rng: new Rng(3) });
   const ms = performance.now() - t0;
   policy.dispose();
-  return { backend: info.name, impl: policy.impl, before, losses, norms, after, greedy: out.map((r) => r.tokens), ms };
+  const backend = info.detail.startsWith('+ ') ? `${info.name}+${info.detail.slice(2).split(/[ ,;]/)[0]}` : info.name;
+  return { backend, impl: policy.impl, before, losses, norms, after, greedy: out.map((r) => r.tokens), ms };
 }
 
 function maxAbs(a: number[][], b: number[][]): number {
@@ -75,8 +80,10 @@ async function main(argv: string[]): Promise<void> {
   const impl = String(args.impl ?? 'auto');
   if (impl !== 'auto' && impl !== 'blocked' && impl !== 'reference') throw new Error(`--impl: "${impl}" is not auto, blocked or reference`);
   const steps = intArg(args, 'steps', 3);
-  const a = await runOn(ref, cfgName as keyof typeof MODEL_PRESETS, steps, impl as ForwardImpl | 'auto');
-  const b = await runOn(cand, cfgName as keyof typeof MODEL_PRESETS, steps, impl as ForwardImpl | 'auto');
+  const native = args.native === undefined ? undefined : (String(args.native) as NativeChoice);
+  const againstNative = args['against-native'] === undefined ? (ref === cand ? 'off' : undefined) : (String(args['against-native']) as NativeChoice);
+  const a = await runOn(ref, cfgName as keyof typeof MODEL_PRESETS, steps, impl as ForwardImpl | 'auto', againstNative);
+  const b = await runOn(cand, cfgName as keyof typeof MODEL_PRESETS, steps, impl as ForwardImpl | 'auto', native ?? 'auto');
   let agree = 0;
   let total = 0;
   a.greedy.forEach((row, i) =>

@@ -1,6 +1,7 @@
 /**
  * Verifier throughput and latency: `npm run bench -- verify [--n 20000] [--math-n 4000]
- *   [--threads <cores>] [--timeout-ms 2000] [--seed 1]` (or `npx tsx bench/verify.ts ...`).
+ *   [--threads <cores>] [--timeout-ms 2000] [--seed 1] [--verifier-mode strict|math_verify]`
+ *   (or `npx tsx bench/verify.ts ...`).
  *
  * Prints JSON lines:
  *  - `{"bench":"verify","style":"gsm8k"|"math","mode":"single-thread"|"pool", per_s, p50_ms, p99_ms, ...}`
@@ -9,8 +10,9 @@
  *    over the answer kinds of MATH: integers, fractions, radicals, π, intervals, tuples, matrices,
  *    equations, text choices), in the calling thread and through the VerifierPool;
  *  - `{"bench":"verify","adversarial":...}` with the in-thread time of each adversarial input;
- *  - a summary line with the labelled-case disagreements (test/verifiers/cases.json when present)
- *    and the disagreements with the synthetic labels.
+ *  - a summary line with the labelled-case disagreements (test/verifiers/cases.json when present),
+ *    the agreement with Math-Verify's own suite (test/verifiers/math_verify_suite.json, plain cases)
+ *    in the chosen extraction mode, and the disagreements with the synthetic labels.
  * `per_s` is wall-clock throughput; `cpu_us_per_item` is process CPU time (all threads) per item and
  * `cpu_bound_per_s` the rate it implies on idle cores (cores / CPU time per item). On a shared
  * machine the wall-clock numbers understate the verifier; read both.
@@ -24,7 +26,8 @@ import { Rng } from '../src/util/rng.js';
 import { isEquivalent } from '../verifiers/compare/index.js';
 import { normalizeGold } from '../verifiers/gold.js';
 import { VerifierPool, type PoolItem } from '../verifiers/pool.js';
-import { verify } from '../verifiers/verify.js';
+import { EXTRACT_MODES, type ExtractMode } from '../verifiers/extract.js';
+import { verify, type VerifyOptions } from '../verifiers/verify.js';
 import { intArg, parseArgs, printResult, round } from './index.js';
 
 interface Labelled extends PoolItem {
@@ -130,15 +133,15 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;
 }
 
-function singleThread(items: Labelled[]): Measured {
+function singleThread(items: Labelled[], opts: VerifyOptions): Measured {
   const times: number[] = [];
   let disagree = 0;
-  for (const it of items.slice(0, 200)) verify(it.response, it.gold, it.format); // warm-up (JIT, constants)
+  for (const it of items.slice(0, 200)) verify(it.response, it.gold, it.format, opts); // warm-up (JIT, constants)
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (const it of items) {
     const t = performance.now();
-    const r = verify(it.response, it.gold, it.format);
+    const r = verify(it.response, it.gold, it.format, opts);
     times.push(performance.now() - t);
     if (r.correct !== it.correct) disagree++;
   }
@@ -230,8 +233,23 @@ function labelledCases(): { total: number; disagree: number } | null {
   return { total: cases.length, disagree };
 }
 
+/** Agreement with Math-Verify's own test suite on its default-option cases, in the given mode. */
+function mathVerifySuite(opts: VerifyOptions): { total: number; agree: number } | null {
+  const file = path.join(packageRoot(), 'test', 'verifiers', 'math_verify_suite.json');
+  if (!fs.existsSync(file)) return null;
+  type C = { gold: string; pred: string; expected: boolean; options?: object };
+  const cases = (JSON.parse(fs.readFileSync(file, 'utf8')) as { cases: C[] }).cases.filter((c) => c.options === undefined);
+  const agree = cases.filter((c) => verify(c.pred, c.gold, 'math', opts).correct === c.expected).length;
+  return { total: cases.length, agree };
+}
+
 async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
+  const modeArg = args['verifier-mode'] ?? 'strict';
+  if (typeof modeArg !== 'string' || !(EXTRACT_MODES as readonly string[]).includes(modeArg)) {
+    throw new Error(`--verifier-mode must be one of ${EXTRACT_MODES.join(', ')}, got ${String(modeArg)}`);
+  }
+  const opts: VerifyOptions = { mode: modeArg as ExtractMode };
   const n = intArg(args, 'n', 20_000);
   const mathN = intArg(args, 'math-n', 4_000);
   const threads = intArg(args, 'threads', os.availableParallelism());
@@ -240,20 +258,20 @@ async function main(argv: string[]): Promise<void> {
   const gsm = Array.from({ length: n }, () => gsm8kItem(rng));
   const math = Array.from({ length: mathN }, () => mathItem(rng));
   const cores = os.availableParallelism();
-  const base = { bench: 'verify', cores, load_avg_1m: round(os.loadavg()[0]!, 2) };
+  const base = { bench: 'verify', verifier_mode: opts.mode, cores, load_avg_1m: round(os.loadavg()[0]!, 2) };
 
   for (const [style, items] of [['gsm8k', gsm], ['math', math]] as const) {
-    const r = singleThread(items);
+    const r = singleThread(items, opts);
     line(base, style, 'single-thread', items.length, r, { cpu_bound_per_s: round(1e6 / r.cpuUsPerItem) });
   }
 
-  const pool = new VerifierPool({ threads, timeoutMs });
+  const pool = new VerifierPool({ threads, timeoutMs, verify: opts });
   await pool.verifyBatch([...gsm.slice(0, threads * 64), ...math.slice(0, threads * 64)]); // start-up and JIT warm-up
   for (const [style, items] of [['gsm8k', gsm], ['math', math]] as const) {
     const r = await throughPool(pool, items, 1024);
     line(base, style, 'pool', items.length, r, { threads, cpu_bound_per_s: round((cores * 1e6) / r.cpuUsPerItem) });
   }
-  const plainPool = new VerifierPool({ threads, timeoutMs, inThread: 'plain' });
+  const plainPool = new VerifierPool({ threads, timeoutMs, inThread: 'plain', verify: opts });
   await plainPool.verifyBatch(gsm.slice(0, threads * 64));
   const rp = await throughPool(plainPool, gsm, 1024);
   line(base, 'gsm8k', "pool+inThread:'plain'", gsm.length, rp, { threads, cpu_bound_per_s: round((cores * 1e6) / rp.cpuUsPerItem) });
@@ -262,7 +280,7 @@ async function main(argv: string[]): Promise<void> {
   for (const [name, make, gold, format] of ADVERSARIAL) {
     const response = make();
     const t0 = performance.now();
-    const r = verify(response, gold, format);
+    const r = verify(response, gold, format, opts);
     const inThreadMs = performance.now() - t0;
     const [pr] = await pool.verifyBatch([{ response, gold, format }]);
     printResult({ ...base, adversarial: name, chars: response.length, in_thread_ms: round(inThreadMs, 2), verdict: r.verdict, pool_ms: round(pr!.ms, 2), pool_verdict: pr!.verdict, timeout_ms: timeoutMs });
@@ -270,7 +288,12 @@ async function main(argv: string[]): Promise<void> {
   const stats = pool.stats();
   await pool.close();
   const lc = labelledCases();
-  printResult({ ...base, summary: true, labelled_cases: lc?.total ?? null, labelled_disagreements: lc?.disagree ?? null, pool_timeouts: stats.verdicts.timeout, pool_errors: stats.verdicts.error });
+  const mv = mathVerifySuite(opts);
+  printResult({
+    ...base, summary: true, labelled_cases: lc?.total ?? null, labelled_disagreements: lc?.disagree ?? null,
+    math_verify_suite_cases: mv?.total ?? null, math_verify_suite_agree: mv?.agree ?? null,
+    pool_timeouts: stats.verdicts.timeout, pool_errors: stats.verdicts.error,
+  });
 }
 
 main(process.argv.slice(2)).catch((err) => {

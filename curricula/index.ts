@@ -9,6 +9,7 @@ export type { AnySchedule, BudgetSchedule } from './types.js';
 const registry = new Map<string, AnySchedule>();
 
 export function registerSchedule(schedule: AnySchedule): void {
+  if (registry.has(schedule.name)) throw new Error(`budget schedule "${schedule.name}" is already registered`);
   registry.set(schedule.name, schedule);
 }
 

@@ -16,8 +16,8 @@ import { checkSamples, frac, PLAIN_GRPO_HINTS } from './util.js';
  *
  * so the reward is "correct within budget", decaying linearly to 0 at B·(1 + width) for answers
  * that overshoot (possible whenever the sampler's cap exceeds B; the paper reports outputs landing
- * ~5% over target). The budget is also the sampling budget: `budget()` returns B at the current
- * position, capped at the generation cap. Combine with `correctness` and `format` for the paper's
+ * ~5% over target). `budget()` returns the sampling cap B·(1 + over_budget_width) (within the
+ * generation cap), so the decay zone can be sampled; answers are scored against B itself. Combine with `correctness` and `format` for the paper's
  * three-signal reward (configs/presets/curriculum.yaml). L counts every completion token; the paper
  * applies the budget to the thinking trace, which a ShaperSample does not separate.
  *
@@ -76,6 +76,11 @@ export function budgetReward(
   return Math.max(0, 1 - (s.length - B) / (p.over_budget_width * B));
 }
 
+/** The sampling cap for target B: B·(1 + over_budget_width), rounded up, within the generation cap. */
+export function samplingCap(p: Pick<CurriculumParams, 'over_budget_width'>, B: number, maxNewTokens: number): number {
+  return Math.min(maxNewTokens, Math.ceil(B * (1 + p.over_budget_width)));
+}
+
 export const curriculum = defineShaper<typeof params, CurriculumState>({
   name: 'curriculum',
   description: 'Curriculum token budget (Train Long, Think Short): sets the sampling budget from a schedule and rewards correct answers within it.',
@@ -96,7 +101,8 @@ export const curriculum = defineShaper<typeof params, CurriculumState>({
     let within = 0;
     let ratio = 0;
     const rewards = samples.map((s) => {
-      const b = p.use_sample_budget && s.budget !== undefined ? s.budget : B;
+      // The sampling cap sits above B (see budget()); the target is B, or a lower cap another shaper set.
+      const b = p.use_sample_budget && s.budget !== undefined ? Math.min(B, s.budget) : B;
       if (s.length <= b) within++;
       ratio += s.length / b;
       return budgetReward(s, b, p);
@@ -113,7 +119,9 @@ export const curriculum = defineShaper<typeof params, CurriculumState>({
     };
   },
   budget(p, state, ctx) {
-    return Math.min(ctx.maxNewTokens, scheduled(p, position(state, ctx.step)));
+    // The sampling cap leaves room above B for the over-budget decay: an answer may run to B·(1 + width),
+    // where its reward reaches 0; a cap of B would cut every overshoot and give it the truncation reward.
+    return samplingCap(p, Math.min(ctx.maxNewTokens, scheduled(p, position(state, ctx.step))), ctx.maxNewTokens);
   },
   preset: { ...PLAIN_GRPO_HINTS },
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { applySets } from '../src/config/load.js';
 import type { ShaperSample } from '../src/types.js';
+import { LineErrors, stripBom } from '../src/util/jsonl.js';
 import { computeAdvantages, listAdvantages } from '../src/trainer/advantages.js';
 import { getShaper } from './index.js';
 import { combine, resolveSpecs } from './pipeline.js';
@@ -33,24 +34,25 @@ export interface RolloutRecord {
 /** Parse JSONL rollouts; a bad line throws `file:line: field "x": ...`. Blank lines are skipped. */
 export function parseRolloutsJsonl(text: string, file = '(input)'): RolloutRecord[] {
   const out: RolloutRecord[] = [];
-  text.split(/\r?\n/).forEach((lineText, i) => {
+  const errors = new LineErrors(file); // every bad line, not only the first; a BOM is fine
+  stripBom(text).split(/\r?\n/).forEach((lineText, i) => {
     const line = i + 1;
     if (lineText.trim() === '') return;
     let json: unknown;
     try {
       json = JSON.parse(lineText);
     } catch (e) {
-      throw new Error(`${file}:${line}: not valid JSON (${(e as Error).message})`);
+      return errors.add(line, `not valid JSON (${(e as Error).message})`);
     }
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-      throw new Error(`${file}:${line}: expected a JSON object`);
+      return errors.add(line, 'expected a JSON object');
     }
     const r = RolloutLineSchema.safeParse(json);
     if (!r.success) {
       const iss = r.error.issues[0]!;
       const field = iss.path.map(String).join('.');
       const what = (json as Record<string, unknown>)[String(iss.path[0])] === undefined ? 'missing' : iss.message.replace(/^Invalid (input|option): /, '');
-      throw new Error(`${file}:${line}: field "${field}": ${what}`);
+      return errors.add(line, `field "${field}": ${what}`);
     }
     const d = r.data;
     const sample: ShaperSample = { group: d.group, correct: d.correct, length: d.length, finishReason: d.finish_reason };
@@ -59,6 +61,7 @@ export function parseRolloutsJsonl(text: string, file = '(input)'): RolloutRecor
     if (d.format_ok !== undefined) sample.formatOk = d.format_ok;
     out.push({ line, raw: json as Record<string, unknown>, sample });
   });
+  errors.throwIfAny();
   return out;
 }
 

@@ -225,6 +225,13 @@ export function pipelineBudget(
   return Math.floor(b);
 }
 
+/** Every shaper's prompt suffix for one problem (ctx.problemId), concatenated in spec order; '' = none. */
+export function pipelinePromptSuffix(specs: readonly (RewardSpec | ResolvedRewardSpec)[], states: readonly unknown[] | undefined, ctx: BudgetContext): string {
+  const rs = resolved(specs);
+  const st = statesFor(rs, states);
+  return rs.map((spec, k) => spec.shaper.promptSuffix?.(spec.params, st[k], ctx) ?? '').join('');
+}
+
 /**
  * Restore states read back from a checkpoint (JSON), validating each against its shaper's
  * stateSchema so a corrupt or mismatched file fails here, naming the spec, not deep in a shaper.

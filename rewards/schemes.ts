@@ -17,6 +17,8 @@ export interface SchemeInfo {
   scope: 'group' | 'batch';
   stateful: boolean;
   setsBudget: boolean;
+  /** Whether the shaper appends text to prompts (promptSuffix, e.g. L1's target length). */
+  setsPrompt: boolean;
   params: ParamInfo[];
   preset: Partial<TrainerHints>;
 }
@@ -87,6 +89,7 @@ export function describeShaper(shaper: AnyShaper): SchemeInfo {
     scope: shaper.scope,
     stateful: typeof shaper.initState === 'function',
     setsBudget: typeof shaper.budget === 'function',
+    setsPrompt: typeof shaper.promptSuffix === 'function',
     params,
     preset: shaper.preset ?? {},
   };
@@ -107,7 +110,7 @@ function formatParams(out: string[], params: readonly ParamInfo[]): void {
 export function formatSchemes(infos: readonly SchemeInfo[] = describeShapers(), schedules: readonly ScheduleInfo[] = describeSchedules()): string {
   const out: string[] = [];
   for (const s of infos) {
-    const tags = [s.scope === 'batch' ? 'batch-scoped' : 'group-scoped', s.stateful ? 'stateful' : '', s.setsBudget ? 'sets budget' : '']
+    const tags = [s.scope === 'batch' ? 'batch-scoped' : 'group-scoped', s.stateful ? 'stateful' : '', s.setsBudget ? 'sets budget' : '', s.setsPrompt ? 'sets prompt' : '']
       .filter(Boolean)
       .join(', ');
     out.push(`${s.name}  (${tags})`);

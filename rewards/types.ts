@@ -34,7 +34,7 @@ export interface ShaperResult<S> {
 }
 
 /** Advantage estimators registered in src/trainer/advantages.ts. */
-export const ADVANTAGE_NAMES = ['grpo', 'dr_grpo', 'batch_std', 'reinforce_pp_baseline', 'rloo', 'identity'] as const;
+export const ADVANTAGE_NAMES = ['grpo', 'dr_grpo', 'batch_std', 'reinforce_pp_baseline', 'rloo', 'identity', 'opo', 'grpo_passk'] as const;
 
 /** Loss aggregations, named after verl's agg_loss modes (snake_case). */
 export const LOSS_AGGS = ['token_mean', 'seq_mean_token_sum', 'seq_mean_token_mean', 'seq_mean_token_sum_norm'] as const;
@@ -67,6 +67,12 @@ export const TrainerHintsSchema = z
     kl_coef: z.number().min(0).describe('coefficient of the KL-to-reference loss term (0 = no reference model)'),
     kl_type: z.enum(['k1', 'k2', 'k3']).describe('KL estimator of the KL-to-reference loss term'),
     reward_combine: z.enum(COMBINE_MODES).describe('how several rewards are combined (see rewards/pipeline.ts)'),
+    ppo_mini_batch_size: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .describe("prompts per optimizer step; a preset gives the paper's ratio scaled to the demo's 8 prompts per step (DLER 512/64 -> 1)"),
   })
   .strict();
 
@@ -96,6 +102,11 @@ export interface Shaper<P, S = undefined> {
    * ctx.problemId is set; undefined = no opinion. The trainer samples with min(all budgets, maxNewTokens).
    */
   budget?(params: P, state: S, ctx: BudgetContext): number | undefined;
+  /**
+   * Text appended to one problem's prompt for the coming step (ctx.problemId is set), e.g. L1's
+   * "Think for N tokens."; undefined = nothing. The trainer appends every shaper's text, in spec order.
+   */
+  promptSuffix?(params: P, state: S, ctx: BudgetContext): string | undefined;
   /** What the paper trains with (advantage estimator, clip ranges, objective, ...). */
   preset?: Partial<TrainerHints>;
 }

@@ -1,5 +1,6 @@
 import type { AnswerFormat } from '../src/types.js';
 import { isNumberWord, parseNumberWords } from './numberWords.js';
+import { lastExpression, valuesIn } from './lastExpression.js';
 
 /**
  * Finding the final answer in a response (a chain of thought full of other numbers).
@@ -9,17 +10,25 @@ import { isNumberWord, parseNumberWords } from './numberWords.js';
  *          last number in the text (fallback, on by default, can be switched off)
  *   math:  `\boxed{}` / `\fbox{}` → "final answer is $X$" → "the answer is" / "Answer:" → `#### X`
  *          → last number (fallback, off by default)
+ * Mode `math_verify` (opt-in) adds, for math, Math-Verify's fallback before the last number: the
+ * last LaTeX environment, plain number or plain expression (lastExpression.ts).
  * Every scan is linear in the response length (megabyte responses, 2000 unclosed `\boxed{`).
  * Text after the last `</think>` is used when the tag is present (R1-style reasoning).
  */
+/** How hard to look for an answer: `strict` needs a marker in MATH format; `math_verify` falls back to the last expression. */
+export type ExtractMode = 'strict' | 'math_verify';
+export const EXTRACT_MODES: readonly ExtractMode[] = ['strict', 'math_verify'];
+
 export interface ExtractOptions {
+  /** Extraction mode (default 'strict'). */
+  mode?: ExtractMode;
   /** Fall back to the last number in the response (default: true for gsm8k, false for math). */
   lastNumberFallback?: boolean;
   /** Only read the text after the last `</think>` when present (default true). */
   afterThink?: boolean;
 }
 
-export type AnswerSource = 'hash' | 'boxed' | 'final_answer' | 'answer_phrase' | 'last_number';
+export type AnswerSource = 'hash' | 'boxed' | 'final_answer' | 'answer_phrase' | 'last_expression' | 'last_number';
 
 export interface Extraction {
   /** The answer text (for gsm8k markers other than \boxed, the number found, plain). */
@@ -33,7 +42,7 @@ const PHRASE_WINDOW = 200;
 const BOX_JOIN_GAP = 40;
 
 export function extract(response: string, format: AnswerFormat, opts: ExtractOptions = {}): Extraction | null {
-  let text = response;
+  let text = dollarsAndCents(response);
   if (opts.afterThink !== false) {
     const k = text.lastIndexOf('</think>');
     if (k >= 0) text = text.slice(k + '</think>'.length);
@@ -42,15 +51,19 @@ export function extract(response: string, format: AnswerFormat, opts: ExtractOpt
   if (format === 'gsm8k') {
     return (
       hashAnswer(text, true) ??
-      boxedAnswer(text) ??
+      boxedAnswer(text, false) ??
       phraseAnswer(text, true) ??
       (fallback ? lastNumber(text) : null)
     );
   }
+  const mv = opts.mode === 'math_verify';
   return (
-    boxedAnswer(text) ??
+    (mv ? minervaAnswer(text) : null) ??
+    boxedAnswer(text, mv) ??
     phraseAnswer(text, false) ??
     hashAnswer(text, false) ??
+    // An unclosed box is a failed answer, not a reason to guess from the prose.
+    (mv && !hasBoxCommand(text) ? statedValue(text) ?? lastExpression(text) : null) ??
     (fallback ? lastNumber(text) : null)
   );
 }
@@ -68,13 +81,15 @@ export function extractAnswer(response: string, format: AnswerFormat, opts: Extr
  * separators, decimals, a fraction a/b. Returns the plain form ("-1234.5", "3/4").
  */
 const NUMBER_IN_PROSE =
-  /(?:^|[^\w.])([-\u2212]?)\s?(?:\\?\$|[€£¥₹])?\s?((?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u2009\u202f]\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:[eE][+-]?\d+(?![a-zA-Z]))?|\.\d+)(?:\s*\/\s*(\d+)(?![\d.]))?/;
+  /(?:^|[^\w.])([-\u2212]?)\s?(?:\\?\$|[€£¥₹])?\s?((?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u2009\u202f]\d{3})+(?!\d)|\d+,\d{1,2}(?![\d,])|\d+)(?:\.\d+)?(?:[eE][+-]?\d+(?![a-zA-Z]))?|\.\d+)(?:\s*\/\s*(\d+)(?![\d.]))?/;
 
 export function firstNumber(s: string): string | null {
   const m = NUMBER_IN_PROSE.exec(s);
   if (!m) return null;
   const sign = m[1] ? '-' : '';
-  const value = m[2]!.replace(/[,\s\u00a0\u2009\u202f]/g, '');
+  // A decimal comma ("2,5", "7,50": one or two digits after it) is a decimal point.
+  const decimalComma = /^\d+,\d{1,2}$/.test(m[2]!);
+  const value = decimalComma ? m[2]!.replace(',', '.') : m[2]!.replace(/[,\s\u00a0\u2009\u202f]/g, '');
   return sign + (value.startsWith('.') ? '0' + value : value) + (m[3] ? `/${m[3]}` : '');
 }
 
@@ -101,21 +116,38 @@ function isLatexFirst(s: string): boolean {
 }
 
 /** The last number in the text, scanning backwards (linear, no regex over the whole text). */
+const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
 export function lastNumber(text: string): Extraction | null {
-  let i = text.length - 1;
-  while (i >= 0 && !isDigit(text.charCodeAt(i))) i--;
-  if (i < 0) return null;
-  const end = i + 1;
-  // Extend left over digits, decimal points and thousands commas.
-  while (i > 0) {
-    const c = text.charCodeAt(i - 1);
-    if (isDigit(c)) i--;
-    else if ((c === 44 || c === 46) && i >= 2 && isDigit(text.charCodeAt(i - 2))) i--; // ',' '.'
-    else break;
+  let i = text.length;
+  let end = 0;
+  for (;;) {
+    i--;
+    while (i >= 0 && !isDigit(text.charCodeAt(i))) i--;
+    if (i < 0) return null;
+    end = i + 1;
+    // Extend left over digits, decimal points and thousands commas.
+    while (i > 0) {
+      const c = text.charCodeAt(i - 1);
+      if (isDigit(c)) i--;
+      else if ((c === 44 || c === 46) && i >= 2 && isDigit(text.charCodeAt(i - 2))) i--; // ',' '.'
+      else break;
+    }
+    // Digits inside a word ("AZYUK2A", "H2O") are not a number: look further left.
+    const before = i > 0 ? text.charCodeAt(i - 1) : 0;
+    const exponent = (before === 101 || before === 69) && i >= 2 && isDigit(text.charCodeAt(i - 2)); // 1.2e5
+    if (isLetter(before) && !exponent) continue;
+    break;
   }
-  let token = text.slice(i, end);
+  // Thousands in spaced groups: "1 000", "12 345 678".
+  if (end - i === 3) {
+    const m = /(?:^|[^\d.,])(\d{1,3}(?: \d{3})*) $/.exec(text.slice(Math.max(0, i - 40), i));
+    if (m) i -= m[1]!.length + 1;
+  }
+  let token = text.slice(i, end).replace(/ /g, '');
   // "1,2,3" is a list, not thousands: keep only the last item then.
-  if (token.includes(',') && !/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(token)) token = token.slice(token.lastIndexOf(',') + 1);
+  if (/^\d+,\d{1,2}$/.test(token) && !/[\d,]/.test(text[i - 1] ?? '')) token = token.replace(',', '.'); // decimal comma "2,5"
+  else if (token.includes(',') && !/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(token)) token = token.slice(token.lastIndexOf(',') + 1);
   if ((token.match(/\./g) ?? []).length > 1) token = token.slice(token.lastIndexOf('.') + 1);
   let start = end - token.length;
   // Scientific notation "1.2e5": the digits found are the exponent; take the mantissa too.
@@ -205,9 +237,17 @@ function findBoxes(text: string): Box[] {
 
 /** Between two boxes of one answer: punctuation, and/or, and perhaps the next name ("$ and $y = "). */
 const CONNECTOR =
-  /^[\s$.,;]*(?:,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\qquad)?[\s$.,;]*(?:[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?[\s$]*$/i;
+  /^(?:[\s$.,;]|\\[()[\]]|\\quad|\\qquad|\\[,;! ]|and|or|\\text\{\s*(?:and|or|,)\s*\})*(?:[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?[\s$]*$/i;
 
-function boxedAnswer(text: string): Extraction | null {
+/**
+ * Math-Verify's box joining (mode math_verify): boxes less than 10 characters apart, or up to 70
+ * apart with an and / or / `,` / `;` between them ("\boxed{1} papers and \boxed{2} bins").
+ */
+function mvJoins(between: string): boolean {
+  return between.length < 10 || (between.length <= 70 && /,|;|\band\b|\bor\b/i.test(between));
+}
+
+function boxedAnswer(text: string, mathVerify: boolean): Extraction | null {
   if (text.indexOf('\\boxed') < 0 && text.indexOf('\\fbox') < 0) return null;
   const boxes = findBoxes(text);
   if (boxes.length === 0) return null;
@@ -219,7 +259,8 @@ function boxedAnswer(text: string): Extraction | null {
     const prev = boxes[b]!;
     if (prev.end > cur.start) break; // nested: the inner box is the answer
     const between = text.slice(prev.end, cur.start);
-    if (between.length > BOX_JOIN_GAP || !CONNECTOR.test(between)) break;
+    const joins = mathVerify ? mvJoins(between) : between.length <= BOX_JOIN_GAP && CONNECTOR.test(between);
+    if (!joins) break;
     const c = prev.content.trim();
     if (!parts.includes(c)) parts.unshift(c);
     cur = prev;
@@ -241,6 +282,18 @@ const PHRASES: Array<[string, AnswerSource]> = [
   ['answer =', 'answer_phrase'],
   ['answer should be', 'answer_phrase'],
 ];
+
+/** Two values with "or" between them. */
+const HEDGE = /(?:\d|\$|\\\)|\})\s*(?:,\s*)?(?:or|and\/or)\s+(?:maybe\s+|perhaps\s+|possibly\s+)?(?:\$|\\\(|[-\u2212]?\d|\\boxed)/i;
+
+/** Minerva's "final answer is $X$. I hope it is correct.": Math-Verify ranks it above boxes. */
+function minervaAnswer(text: string): Extraction | null {
+  const k = text.toLowerCase().lastIndexOf('final answer is');
+  if (k < 0) return null;
+  const seg = text.slice(k + 'final answer is'.length, k + 'final answer is'.length + PHRASE_WINDOW);
+  const m = /^\s*:?\s*\$([^$]+)\$\s*\.?\s?I hope/.exec(seg);
+  return m && m[1]!.trim() !== '' ? { answer: m[1]!.trim(), source: 'final_answer' } : null;
+}
 
 /** Math delimited right after a marker: $...$, $$...$$, \(...\), \[...\]. */
 function delimitedMath(seg: string): string | null {
@@ -286,6 +339,9 @@ function phraseAnswer(text: string, numeric: boolean): Extraction | null {
   const seg = text.slice(best + bestLen, best + bestLen + PHRASE_WINDOW);
   // Boxes were looked for first; what is left here is an unclosed one, i.e. no answer.
   if (seg.includes('\\boxed') || seg.includes('\\fbox')) return null;
+  // "42 or 43", "$42$ or $43$": a hedge names no answer; the whole phrase is kept and matches nothing.
+  const hedge = sentence(seg);
+  if (HEDGE.test(hedge)) return { answer: hedge, source };
   const math = delimitedMath(seg);
   if (numeric) {
     if (math !== null && /\d/.test(math)) return { answer: math, source };
@@ -296,5 +352,74 @@ function phraseAnswer(text: string, numeric: boolean): Extraction | null {
   }
   if (math) return { answer: math, source };
   const s = sentence(seg).replace(/^(?:is|are|be)\s+/i, '');
-  return s === '' ? null : { answer: s, source };
+  return s === '' ? null : { answer: valueOfStatement(s), source };
+}
+
+const hasBoxCommand = (t: string): boolean => t.includes('\\boxed') || t.includes('\\fbox');
+
+/** "12 dollars and 50 cents" → "12.50 dollars" (a linear regex: fixed words between the numbers). */
+function dollarsAndCents(text: string): string {
+  if (!/cent|penn|pence/i.test(text)) return text;
+  return text.replace(
+    /(?<!\d)(\d+)\s*(dollars?|euros?|pounds?|USD|EUR)\s*,?\s*(?:and\s+)?(\d{1,2})\s*(?:cents?|pence|pennies|penny|p\b)/gi,
+    (_m, d: string, unit: string, c: string) => `${d}.${c.padStart(2, '0')} ${unit}`,
+  );
+}
+
+/** Words that open a concluding sentence. */
+const CONCLUSION = /^(?:therefore|thus|hence|so|in conclusion|in total|in all|altogether|finally|consequently|this means)\b/i;
+/** The last verb that states the value, and what follows it (greedy prefix: the LAST verb). */
+const STATES = /^[^]*\s(?:is|are|was|were|equals|be|gives|get|gets|makes|has|have|=)\s+([^]*)$/i;
+
+/**
+ * Mode math_verify, before the last expression: the value a concluding sentence states ("Thus
+ * the probability is $\frac{3}{8}$, since 3 of the 8 outcomes …"), i.e. the first value after
+ * the first stating verb of the LAST sentence that has any number or math in it, when that
+ * sentence opens with a conclusion word. A hedge ("42 or 43") states nothing.
+ */
+function statedValue(text: string): Extraction | null {
+  const sentences = text.split(/(?<=[.!?])\s+(?=[A-Z\\$<])|\n+/).map((x) => x.trim()).filter((x) => x !== '');
+  let last = sentences[sentences.length - 1] ?? '';
+  if (!CONCLUSION.test(last)) {
+    for (let i = sentences.length - 1; i >= 0; i--) {
+      if (/\d|\$|\\\(|\\\[/.test(sentences[i]!)) {
+        last = sentences[i]!;
+        break;
+      }
+    }
+  }
+  if (!CONCLUSION.test(last)) return null;
+  // The main clause, without a subordinate part (", since …", ", attained at …"); then what its
+  // last stating verb says.
+  const main = last.split(/,\s*(?:since|because|as|attained|where|which|when|for|with|while)\b|;/i)[0]!;
+  const m = STATES.exec(main);
+  if (!m) return null;
+  const clause = m[1]!.replace(/[.\s]+$/, '');
+  if (HEDGE.test(clause)) return { answer: clause, source: 'last_expression' };
+  const values = valuesIn(clause);
+  if (values.length > 0) return { answer: values[0]!, source: 'last_expression' };
+  const w = leadingNumberWords(clause.replace(/^(?:exactly|about|only)\s+/i, ''));
+  return w === null ? null : { answer: w, source: 'last_expression' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// "Final Answer: The largest $n$ is 34."
+
+/** Two words of prose outside math: the phrase is a sentence, not an answer. */
+const PROSE = /[a-zA-Z]{2,}[\s,]+[a-zA-Z]{2,}/;
+
+/**
+ * The value a sentence states. A sentence after the marker ("The volume of $V$ is 120", "Jane
+ * started 3 hours ago") is reduced to the part after its last "is"/"are"/"equals"/"=" and then to
+ * the one value (number or math) found there. A hedge ("42 or 43") or several different values
+ * keep the whole sentence, which then matches nothing.
+ */
+function valueOfStatement(s: string): string {
+  const prose = s.replace(/\$[^$]*\$|\\text\{[^{}]*\}|\\\([^]*?\\\)/g, ' ');
+  if (!PROSE.test(prose)) return s;
+  const pivot = /^(?:[^]*\s)?(?:is|are|equals|was|be|=)\s+([^]*)$/i.exec(s);
+  const rest = (pivot ? pivot[1]! : s).trim();
+  if (/\bor\b/i.test(rest.replace(/\$[^$]*\$/g, ' '))) return s;
+  const values = [...new Set(valuesIn(rest))];
+  return values.length === 1 ? values[0]! : s;
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { AnswerFormat, Verdict } from '../src/types.js';
 import { fsyncDir } from '../src/util/atomic.js';
+import type { ExtractMode } from './extract.js';
 import { VerifierPool, type PoolItem } from './pool.js';
 
 /**
@@ -19,6 +20,8 @@ export interface VerifyJsonlOptions {
   output?: string;
   timeoutMs?: number;
   threads?: number;
+  /** Answer extraction mode (default 'strict'; see ExtractOptions.mode). */
+  mode?: ExtractMode;
   /** Lines verified per pool batch (default 1024). */
   batchSize?: number;
   /** Use this pool instead of creating one (it is not closed). */
@@ -80,9 +83,11 @@ export async function verifyJsonl(opts: VerifyJsonlOptions): Promise<VerifyJsonl
     throw new Error(`cannot read ${opts.input}: ${(err as Error).message}`);
   }
   if (!stat.isFile()) throw new Error(`cannot read ${opts.input}: not a file`);
+  // Refused before anything is written: a folder as --output would leave the temp file behind.
+  if (opts.output && fs.existsSync(opts.output) && fs.statSync(opts.output).isDirectory()) throw new Error(`--output ${opts.output} is a folder; give a file path`);
 
   const t0 = performance.now();
-  const pool = opts.pool ?? new VerifierPool({ threads: opts.threads, timeoutMs: opts.timeoutMs });
+  const pool = opts.pool ?? new VerifierPool({ threads: opts.threads, timeoutMs: opts.timeoutMs, verify: { mode: opts.mode ?? 'strict' } });
   const verdicts: Record<Verdict, number> = { correct: 0, wrong: 0, no_answer: 0, timeout: 0, error: 0 };
   let lines = 0;
   let malformed = 0;
@@ -128,8 +133,9 @@ export async function verifyJsonl(opts: VerifyJsonlOptions): Promise<VerifyJsonl
   try {
     const rl = readline.createInterface({ input: fs.createReadStream(opts.input, { encoding: 'utf8' }), crlfDelay: Infinity });
     let lineNo = 0;
-    for await (const line of rl) {
+    for await (let line of rl) {
       lineNo++;
+      if (lineNo === 1) line = line.replace(/^\uFEFF/, ''); // a UTF-8 BOM is not part of the JSON
       if (line.trim() === '') continue;
       lines++;
       const p = parseLine(line);

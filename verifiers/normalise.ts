@@ -38,14 +38,29 @@ const UNICODE: Array<[RegExp, string]> = [
 /** Delimiter-size and spacing commands: presentation only. */
 const SIZING = /\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])\s*/g;
 const STYLE = /\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)(?![a-zA-Z])/g;
-const SPACES = /\\(?:quad|qquad|enspace|thinspace|medspace|thickspace|hfill)(?![a-zA-Z])|(?<!\\)\\[,;:! ]|~/g;
+// `\quad` and `\qquad` also when a name is glued on (`,\quadx_{2}=`): no command starts with "quad".
+const SPACES = /\\(?:quad|qquad)|\\(?:enspace|thinspace|medspace|thickspace|hfill)(?![a-zA-Z])|(?<!\\)\\[,;:! ]|~/g;
+/** `\\frac`, `\\left(`: a backslash doubled by string escaping before a command name, never a line break. */
+const DOUBLED_BACKSLASH =
+  /(?<!\\)\\\\(?=(?:frac|dfrac|tfrac|cfrac|sqrt|left|right|pi|boxed|text|mathrm|cdot|times|infty|le|ge|leq|geq|neq|pm|in|cup|cap|circ|begin|end|alpha|beta|theta)(?![a-zA-Z]))/g;
 
 /** Thousands written with LaTeX thin spaces or braced commas: 10{,}080, 10,\!080, 10\,080, 1 234 567. */
 function joinThousands(s: string): string {
-  // Only digit groups that look like thousands (exactly three digits after each separator).
-  s = s.replace(/(\d)(?:\{,\}|,\\!|\\,|\\ |\\;|\\!)(?=\d{3}(?!\d))/g, '$1');
+  // Only digit groups that look like thousands (exactly three digits after each separator);
+  // models also space them out: `14 {, }916`, `11,\! 111,\! 100`.
+  s = s.replace(/(\d) ?(?:\{ ?, ?\}|,\\!|\\,|\\ |\\;|\\!) ?(?=\d{3}(?!\d))/g, '$1');
   s = s.replace(/(?<![\d.])\d{1,3}(?: \d{3})+(?![\d.])/g, (m) => m.replace(/ /g, ''));
+  // `2{,}5`: the braced comma before one or two digits is a decimal comma (icomma style).
+  s = s.replace(/(\d)\{,\}(\d{1,2})(?!\d)/g, '$1.$2');
   return s;
+}
+
+/** `x = 1/3 \approx 0.33` → `x = 1/3`: a value after the last `=`, then `\approx` and its rounding. */
+function dropApproximation(s: string): string {
+  const a = s.lastIndexOf('\\approx');
+  const e = s.lastIndexOf('=');
+  if (a < 0 || e < 0 || e > a || /[a-zA-Z]/.test(s[a + 7] ?? '') || s.slice(e + 1, a).trim() === '') return s;
+  return s.slice(0, a);
 }
 
 /**
@@ -56,6 +71,9 @@ export function normaliseLatex(input: string): string {
   let s = input;
   for (const [re, rep] of UNICODE) s = s.replace(re, rep);
   s = s.replace(/\r?\n/g, ' ');
+  s = s.replace(DOUBLED_BACKSLASH, '\\');
+  // `x = 1/3 \approx 0.33`: the exact value is stated; the approximation after it is not the answer.
+  s = dropApproximation(s);
   // Math delimiters and currency: "$...$", "\(...\)", "\[...\]", "\$18".
   s = s.replace(/\\\$/g, ' ').replace(/\$/g, ' ');
   s = s.replace(/\\[()[\]]/g, ' ');

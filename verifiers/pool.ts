@@ -42,7 +42,7 @@ export interface VerifierPoolOptions {
    * Default false.
    */
   inThread?: boolean | 'plain';
-  /** Options for extraction (last-number fallback, </think> handling). */
+  /** Options for extraction (mode strict / math_verify, last-number fallback, </think> handling); sent to every worker task. */
   verify?: VerifyOptions;
   /** Honour the worker's test hooks (a hanging and a crashing input). Tests only. */
   debugHooks?: boolean;
@@ -224,7 +224,7 @@ export class VerifierPool {
     const t0 = performance.now();
     let gold: string;
     try {
-      gold = normalizeGold(item.gold, item.format);
+      gold = normalizeGold(item.gold, item.format, this.verifyOpts.mode);
     } catch {
       return null;
     }

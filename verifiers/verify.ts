@@ -25,7 +25,8 @@ export function verify(response: string, gold: string, format: AnswerFormat, opt
   try {
     if (format !== 'gsm8k' && format !== 'math') throw new Error(`unknown answer format ${JSON.stringify(format)}`);
     if (typeof response !== 'string') throw new Error(`response must be a string, got ${typeof response}`);
-    const goldAnswer = normalizeGold(gold, format);
+    const goldAnswer = normalizeGold(gold, format, opts.mode ?? 'strict');
+    if (opts.mode !== undefined && opts.mode !== 'strict' && opts.mode !== 'math_verify') throw new Error(`unknown verifier mode ${JSON.stringify(opts.mode)}`);
     const e = extract(response, format, opts);
     if (!e) return { correct: false, verdict: 'no_answer', extracted: null };
     extracted = e.answer;

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { shareIdentityOnWasm } from '../model/ops/kernels.js';
+import { blasThreadsFromEnv, loadAddon, NATIVE_CHOICES, nativeChoiceFromEnv, nativeOverride, type NativeChoice } from './native.js';
+import { registerNativeKernels, unregisterNativeKernels } from './nativeKernels.js';
 
 /**
  * TensorFlow.js backend selection.
@@ -124,13 +126,42 @@ async function initWebgpu(): Promise<BackendInfo> {
 }
 
 /**
+ * On wasm, put matrix products on the OpenBLAS addon (native.ts) unless `native` is off; the detail
+ * then leads with "+ OpenBLAS 0.3.21, 1 thread; ", or ends with why products run on plain wasm.
+ */
+function applyNative(info: BackendInfo, native: NativeChoice): BackendInfo {
+  if (info.name !== 'wasm' || native === 'off') {
+    unregisterNativeKernels();
+    if (native === 'on') throw new Error(`native: on needs the wasm backend, but the backend is ${info.name}`);
+    return info;
+  }
+  const r = loadAddon();
+  if (!r.ok) {
+    unregisterNativeKernels();
+    if (native === 'on') throw new Error(`native: on, but the OpenBLAS addon is unavailable: ${r.why}`);
+    return { ...info, detail: `${info.detail}; plain wasm matMul (${r.why})` };
+  }
+  const label = registerNativeKernels(r.addon, blasThreadsFromEnv());
+  return { ...info, detail: `+ ${label}; ${info.detail}` };
+}
+
+/**
  * Select and initialise a backend. `auto` tries native TensorFlow (GPU, then CPU), then wasm (SIMD),
  * then the plain CPU backend. Returns what it got; callers log it so every run says where it ran.
+ * `native` puts wasm's matrix products on the OpenBLAS addon: the CLI's --native wins, then this
+ * argument (a config's `native`), then LACONIC_NATIVE, else auto. The choice is written to
+ * LACONIC_NATIVE so that worker threads started later (they inherit the environment) make the same one.
  */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export async function initBackend(choice: BackendChoice = 'auto', native?: NativeChoice | null): Promise<BackendInfo> {
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new Error(`unknown backend "${String(choice)}"; choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
+  if (native != null && !NATIVE_CHOICES.includes(native)) {
+    throw new Error(`unknown native setting "${String(native)}"; choose one of ${NATIVE_CHOICES.join(', ')}`);
+  }
+  const explicit = nativeOverride() ?? native ?? null;
+  const nativeChoice = explicit ?? nativeChoiceFromEnv();
+  if (explicit !== null) process.env.LACONIC_NATIVE = explicit;
   let info: BackendInfo;
   switch (choice) {
     case 'tensorflow': {
@@ -168,6 +199,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       break;
     }
   }
+  info = applyNative(info, nativeChoice);
   current = info;
   return info;
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { knownKeysAt, nearestKey } from '../util/schemaDoc.js';
 
 /**
  * Config files are YAML or JSON. `extends: path | path[]` (relative to the file) deep-merges
@@ -86,17 +87,34 @@ export function applySets(obj: Record<string, unknown>, sets: readonly string[],
   return out;
 }
 
-/** zod errors as one line per problem, each naming the dotted field path and the source. */
-export function formatZodError(err: z.ZodError, source: string): string {
-  const lines = err.issues.map((i) => {
+/**
+ * zod errors as one line per problem, each naming the dotted field path and the source. With the
+ * schema, an unknown key names the nearest known one (`rollout.group_sise: unknown field; did you
+ * mean "group_size"?`) and points at `laconic config show`.
+ */
+export function formatZodError(err: z.ZodError, source: string, schema?: z.ZodType): string {
+  const lines = err.issues.flatMap((i) => {
+    if (i.code === 'unrecognized_keys') {
+      let known: string[] = [];
+      try {
+        known = schema ? knownKeysAt(schema, i.path) : [];
+      } catch {
+        // a schema zod cannot express as JSON Schema: no suggestion, the error still names the key
+      }
+      return (i as { keys: string[] }).keys.map((k) => {
+        const near = nearestKey(k, known);
+        return `  ${[...i.path.map(String), k].join('.')}: unknown field${near ? `; did you mean "${near}"?` : ''}`;
+      });
+    }
     const p = i.path.length ? i.path.map(String).join('.') : '(top level)';
-    return `  ${p}: ${i.message}`;
+    return [`  ${p}: ${i.message}`];
   });
-  return `config ${source} is invalid:\n${lines.join('\n')}`;
+  const hint = schema && err.issues.some((i) => i.code === 'unrecognized_keys') ? '\n(every field: laconic config show train|sft|dpo|sweep|eval)' : '';
+  return `config ${source} is invalid:\n${lines.join('\n')}${hint}`;
 }
 
 export function parseWith<T extends z.ZodType>(schema: T, raw: unknown, source: string): z.output<T> {
   const r = schema.safeParse(raw);
-  if (!r.success) throw new Error(formatZodError(r.error, source));
+  if (!r.success) throw new Error(formatZodError(r.error, source, schema));
   return r.data;
 }

@@ -57,3 +57,22 @@ export {
   readSftJsonl,
 } from './synthetic/sft.js';
 export { type DrillFact, type DrillPair, DRILL_PROMPT, allFacts, drillLossChars, makeDrillPairs } from './synthetic/drill.js';
+export {
+  TRADEOFF_TASK_VERSION,
+  TRADEOFF_LEVELS,
+  TRADEOFF_ALL_LEVELS,
+  type TradeoffProblem,
+  type TradeoffOptions,
+  TradeoffOptionsSchema,
+  parseTradeoffOptions,
+  tradeoffSkeletonKey,
+  tradeoffSplitOf,
+  tradeoffProblemId,
+  tradeoffStepLine,
+  renderTradeoffSolution,
+  makeTradeoffProblem,
+  generateTradeoffProblems,
+  isTradeoffProblem,
+} from './synthetic/tradeoff.js';
+export { type TradeoffSftPair, type TradeoffSftOptions, TradeoffSftOptionsSchema, writtenDistribution, makeTradeoffSftPairs } from './synthetic/tradeoffSft.js';
+export { type CurveSample, type CurveRow, writtenSteps, accuracyBySkipped } from './synthetic/tradeoffCurve.js';

@@ -90,7 +90,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const say = (m: string) => {
     if (!opts.quiet) process.stderr.write(m + '\n');
   };
-  const be = await initBackend(cfg.backend);
+  const be = await initBackend(cfg.backend, cfg.native);
   say(`laconic demo: scheme ${scheme}, backend ${be.name}${be.detail ? ` (${be.detail})` : ''}`);
   if (!cfg.model.checkpoint) throw new Error('configs/demo.yaml: model.checkpoint must name the SFT checkpoint');
   const start = resolveCheckpointPath(cfg.model.checkpoint, path.join(packageRoot(), 'configs'));
@@ -102,7 +102,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const startPolicy = (await loadCheckpoint(start)).policy;
   const workers = defaultWorkers(cfg.workers);
   if (workers > 0) await startPolicy.startWorkers({ workers, objectiveModules: objectiveModules() });
-  const pool = new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms });
+  const pool = new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms, verify: { mode: cfg.verifier.mode } });
   let before: EvalResult;
   try {
     before = await evalPolicy(startPolicy, held, { budget, dataset: cfg.eval.dataset, pool });

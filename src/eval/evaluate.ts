@@ -103,6 +103,13 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
   /** Label stored in the result. */
   dataset?: string;
+  /**
+   * Score a completion cut off by the budget by what the verifier says (true), or as incorrect with the
+   * verdict 'truncated' (false, the default: the papers grade an unfinished answer as wrong).
+   */
+  scoreTruncated?: boolean;
+  /** Target length for every problem (target-length methods); a problem's own `target` wins. */
+  targetLength?: number;
 }
 
 export interface EvalSampleRecord extends EvalSample {
@@ -116,6 +123,9 @@ export interface EvalResult extends MetricsSummary {
   budget: number;
   temperature: number;
   greedy: boolean;
+  top_p: number;
+  top_k: number;
+  score_truncated: boolean;
   /** Prompts with characters the tokenizer lacks, folded or dropped (unknownChars 'fold' or 'drop'). */
   prompts_with_dropped_chars: number;
   /** Distinct characters that were not encodable as they are, in first-seen order. */
@@ -284,6 +294,9 @@ export async function evaluate(
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer (got ${batchSize})`);
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const stop = new Set(opts.stopTokens);
+  const scoreTruncated = opts.scoreTruncated ?? false;
+  const topP = opts.topP ?? 1;
+  const topK = opts.topK ?? 0;
   const t0 = performance.now();
 
   const encoded = encodePrompts(tokenizer, problems, opts.unknownChars ?? 'error');
@@ -307,8 +320,8 @@ export async function evaluate(
     for (let f = start; f < end; f++) prompts.push(encoded.ids[Math.floor(f / k)]!);
     const outs = await policy.sample(prompts, {
       temperature,
-      topP: opts.topP ?? 1,
-      topK: opts.topK ?? 0,
+      topP,
+      topK,
       stopTokens: opts.stopTokens,
       maxNewTokens: opts.budget,
       rng,
@@ -332,13 +345,16 @@ export async function evaluate(
         vs.forEach((v, j) => {
           const p = problems[Math.floor((start + j) / k)]!;
           const o = outs[j]!;
+          const cut = o.finishReason === 'length' && !scoreTruncated;
+          const target = (p as { target?: number }).target ?? opts.targetLength;
           records[start + j] = {
             problemId: p.id,
-            correct: v.correct,
+            correct: cut ? false : v.correct,
             length: o.length,
             finishReason: o.finishReason,
-            verdict: v.verdict,
+            verdict: cut ? 'truncated' : v.verdict,
             difficulty: p.difficulty,
+            ...(target !== undefined ? { target } : {}),
             text: texts[j]!,
             extracted: v.extracted,
             gold: p.gold,
@@ -358,6 +374,9 @@ export async function evaluate(
     budget: opts.budget,
     temperature: greedy ? 0 : temperature,
     greedy,
+    top_p: topP,
+    top_k: topK,
+    score_truncated: scoreTruncated,
     ...summary,
     prompts_with_dropped_chars: encoded.affected.length,
     dropped_chars: encoded.droppedChars,

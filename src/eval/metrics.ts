@@ -1,10 +1,18 @@
 import type { FinishReason, Verdict } from '../types.js';
+import { lengthAdherence, type LengthAdherence } from './adherence.js';
+import { majAtK } from './majority.js';
 
 /**
  * Pure evaluation metrics. Everything here works on plain per-sample records so the same numbers
  * come out whether the samples were produced by `evaluate()`, read back from a JSONL dump, or built
  * by hand in a test.
  */
+
+/**
+ * A verifier verdict, or 'truncated': evaluation scores a completion cut off by the budget as
+ * incorrect (as the papers grade), whatever the verifier would have said (score_truncated: false).
+ */
+export type EvalVerdict = Verdict | 'truncated';
 
 /** One scored completion of one problem. */
 export interface EvalSample {
@@ -13,8 +21,12 @@ export interface EvalSample {
   /** Completion length in tokens. */
   length: number;
   finishReason: FinishReason;
-  verdict?: Verdict;
+  verdict?: EvalVerdict;
   difficulty?: number | string;
+  /** The answer read from the completion (maj@k votes with it); absent in hand-built samples. */
+  extracted?: string | null;
+  /** Target length in tokens (target-length methods): gives the length adherence. */
+  target?: number;
 }
 
 /**
@@ -120,14 +132,18 @@ export interface MetricsSummary extends GroupSummary {
   samples_per_problem: number;
   /** Unbiased pass@k, keyed by k. */
   pass_at_k: Record<string, number>;
+  /** maj@k (majority vote over each problem's first k samples; see majority.ts), keyed by k. */
+  maj_at_k: Record<string, number>;
+  /** Length adherence to per-sample targets (target-length methods); null without targets. */
+  length_adherence: LengthAdherence | null;
   /** 90th percentile of the completion length. */
   p90_length: number;
   /** Mean length of the correct completions only (null when none is correct). */
   mean_length_correct: number | null;
   /** Mean length of the wrong completions only (null when all are correct). */
   mean_length_wrong: number | null;
-  /** Samples per verifier verdict. */
-  verdicts: Partial<Record<Verdict, number>>;
+  /** Samples per verdict ('truncated' when cut off and scored incorrect). */
+  verdicts: Partial<Record<EvalVerdict, number>>;
   /** The same summary per difficulty label (problems without one are under "none"). */
   by_difficulty: Record<string, GroupSummary>;
 }
@@ -186,13 +202,15 @@ export function summarize(samples: readonly EvalSample[], ks?: readonly number[]
   const nMin = Math.min(...counts.map((x) => x.n));
   const kList = ks ?? defaultKs(nMin);
   const pass_at_k: Record<string, number> = {};
+  const maj_at_k: Record<string, number> = {};
   for (const k of kList) {
     if (k > nMin) throw new Error(`summarize: pass@${k} needs at least ${k} samples for every problem (smallest count is ${nMin})`);
     pass_at_k[String(k)] = mean(counts.map(({ n, c }) => passAtK(n, c, k)));
+    maj_at_k[String(k)] = majAtK(samples, k);
   }
   const correctLengths = samples.filter((s) => s.correct).map((s) => s.length);
   const wrongLengths = samples.filter((s) => !s.correct).map((s) => s.length);
-  const verdicts: Partial<Record<Verdict, number>> = {};
+  const verdicts: Partial<Record<EvalVerdict, number>> = {};
   for (const s of samples) if (s.verdict) verdicts[s.verdict] = (verdicts[s.verdict] ?? 0) + 1;
 
   const groups = new Map<string, EvalSample[]>();
@@ -209,6 +227,8 @@ export function summarize(samples: readonly EvalSample[], ks?: readonly number[]
     ...groupSummary(samples),
     samples_per_problem: nMin,
     pass_at_k,
+    maj_at_k,
+    length_adherence: lengthAdherence(samples),
     p90_length: percentile(samples.map((s) => s.length), 90),
     mean_length_correct: correctLengths.length ? mean(correctLengths) : null,
     mean_length_wrong: wrongLengths.length ? mean(wrongLengths) : null,

@@ -55,7 +55,10 @@ export function renderEvalMarkdown(r: MetricsSummary & { dataset?: string | null
   out.push(markdownTable(GROUP_HEADER, [groupRow('all', r)], GROUP_ALIGN));
   const ks = Object.keys(r.pass_at_k);
   if (ks.length > 1 || (ks.length === 1 && ks[0] !== '1')) {
-    out.push('', markdownTable(ks.map((k) => `pass@${k}`), [ks.map((k) => pct(r.pass_at_k[k]))], ks.map(() => 'r')));
+    const rows = [['pass@k', ...ks.map((k) => pct(r.pass_at_k[k]))]];
+    // maj@k is absent from summaries written before it existed (an old eval.json rendered again).
+    if (r.maj_at_k) rows.push(['maj@k', ...ks.map((k) => pct(r.maj_at_k[k]))]);
+    out.push('', markdownTable(['k', ...ks], rows, ['l', ...ks.map(() => 'r' as const)]));
   }
   const labels = Object.keys(r.by_difficulty);
   if (labels.length > 1 || (labels.length === 1 && labels[0] !== 'none')) {
@@ -65,6 +68,8 @@ export function renderEvalMarkdown(r: MetricsSummary & { dataset?: string | null
   if (r.mean_length_correct !== null) extra.push(`mean length when correct ${fmt(r.mean_length_correct, 1)}`);
   if (r.mean_length_wrong !== null) extra.push(`when wrong ${fmt(r.mean_length_wrong, 1)}`);
   extra.push(`p90 length ${fmt(r.p90_length, 1)}`);
+  const a = r.length_adherence;
+  if (a) extra.push(`length vs target: mean |tokens − target| ${fmt(a.mean_abs_error, 1)}, ${pct(a.within_tolerance)} within ±${Math.round(a.tolerance * 100)}%`);
   const v = Object.entries(r.verdicts).map(([k, n]) => `${k} ${n}`);
   if (v.length) extra.push(`verdicts: ${v.join(', ')}`);
   out.push('', extra.join('; ') + '.');

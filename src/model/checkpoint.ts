@@ -3,7 +3,11 @@ import * as path from 'node:path';
 import { fsyncDir, resolveSwappedDir, swapDirAtomic, writeFileSynced } from '../util/atomic.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { parseModelConfig } from './config.js';
-import { paramSpecs } from './params.js';
+import { paramSpecs, trainableSpecs, type ParamSpec } from './params.js';
+import { isHfFolder, loadHfPolicy, readHfWeights } from './hfModel.js';
+import { promptFormat, setPromptFormat, type PromptFormat } from './prompt.js';
+import { copyHfSideFiles } from './tokenizers/hf.js';
+import type { ModelConfig } from './config.js';
 import { Optimizer, type OptimizerJSON } from './optimizer.js';
 import { Policy, type ForwardImpl } from './policy.js';
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
@@ -30,6 +34,21 @@ export const CHECKPOINT_FILES = {
   rng: 'rng.json',
   state: 'state.json',
 } as const;
+
+/** Subfolder holding an HF model's side files (config, tokenizer, chat template). */
+export const HF_FILES_DIR = 'hf';
+
+/** What a checkpoint stores: every parameter, or only the adapters of a LoRA run. */
+function savedSpecs(c: ModelConfig, specs: ParamSpec[]): ParamSpec[] {
+  return c.lora ? trainableSpecs(specs) : specs;
+}
+
+function baseFolder(c: ModelConfig, dir: string, label: string): string {
+  if (!c.hfBase) throw new Error(`${label}: a LoRA checkpoint without hfBase in config.json (the base model's folder)`);
+  const p = path.isAbsolute(c.hfBase) ? c.hfBase : path.resolve(dir, c.hfBase);
+  if (!fs.existsSync(p)) throw new Error(`${label}: the base model folder ${p} (config.json hfBase) does not exist; LoRA checkpoints need it`);
+  return p;
+}
 
 export interface SaveCheckpointArgs {
   policy: Policy;
@@ -66,10 +85,18 @@ export async function saveCheckpoint(dir: string, args: SaveCheckpointArgs): Pro
   try {
     const weights = new Map<string, NamedArray>();
     const values = await policy.readWeights();
-    for (const s of policy.specs) weights.set(s.name, { shape: s.shape, data: values.get(s.name)! });
+    for (const s of savedSpecs(policy.config, policy.specs)) weights.set(s.name, { shape: s.shape, data: values.get(s.name)! });
     writeFileSynced(path.join(tmp, CHECKPOINT_FILES.model), encodeSafetensors(weights, { format: 'laconic', params: String(policy.numParams) }));
     writeFileSynced(path.join(tmp, CHECKPOINT_FILES.config), json(policy.config));
-    if (policy.tokenizer) writeFileSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), json(policy.tokenizer.toJSON()));
+    if (policy.hfFiles) {
+      // the HF side files (config, tokenizer, chat template) travel with every checkpoint of an HF model
+      fs.mkdirSync(path.join(tmp, HF_FILES_DIR));
+      copyHfSideFiles(policy.hfFiles, path.join(tmp, HF_FILES_DIR));
+    }
+    if (policy.tokenizer) {
+      const tj = policy.hfFiles ? { ...policy.tokenizer.toJSON(), prompt: promptFormat(policy.tokenizer) } : policy.tokenizer.toJSON();
+      writeFileSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), json(tj));
+    }
     if (optimizer) {
       writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizer), encodeSafetensors(await optimizer.readState()));
       writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizerJson), json(optimizer.toJSON()));
@@ -118,21 +145,31 @@ export function checkTensors(
 }
 
 export async function loadCheckpoint(dir: string, opts: { impl?: ForwardImpl } = {}): Promise<LoadedCheckpoint> {
+  // a Hugging Face folder is a checkpoint too (weights only): every command that takes one takes both
+  if (isHfFolder(dir)) return { policy: loadHfPolicy(dir, { impl: opts.impl }), optimizer: null, rng: null, extra: {}, dir: path.resolve(dir) };
   const real = resolveSwappedDir(dir);
   const label = `checkpoint ${dir}`;
   if (!fs.existsSync(real) || !fs.statSync(real).isDirectory()) throw new Error(`${label}: no such checkpoint directory`);
   const config = parseModelConfig(readJson(path.join(real, CHECKPOINT_FILES.config), label), `${label}/${CHECKPOINT_FILES.config}`);
   let tokenizer: Tokenizer | null = null;
   const tokFile = path.join(real, CHECKPOINT_FILES.tokenizer);
-  if (fs.existsSync(tokFile)) tokenizer = tokenizerFromJSON(readJson(tokFile, label), `${label}/${CHECKPOINT_FILES.tokenizer}`);
+  if (fs.existsSync(tokFile)) tokenizer = tokenizerFromJSON(readJson(tokFile, label), tokFile);
 
   const modelFile = path.join(real, CHECKPOINT_FILES.model);
   if (!fs.existsSync(modelFile)) throw new Error(`${label}: missing ${CHECKPOINT_FILES.model}`);
   const { tensors } = decodeSafetensors(fs.readFileSync(modelFile), `${label}/${CHECKPOINT_FILES.model}`);
-  checkTensors(tensors, paramSpecs(config), label);
-  const values = new Map<string, Float32Array>();
+  const specs = paramSpecs(config);
+  checkTensors(tensors, savedSpecs(config, specs), label);
+  // a LoRA checkpoint holds the adapters only: the frozen base is re-read from the HF folder it names
+  const values = config.lora ? readHfWeights(baseFolder(config, real, label), config) : new Map<string, Float32Array>();
   for (const [k, t] of tensors) values.set(k, t.data);
   const policy = Policy.fromWeights(config, values, { tokenizer, impl: opts.impl });
+  const hfDir = path.join(real, HF_FILES_DIR);
+  if (fs.existsSync(hfDir)) {
+    policy.hfFiles = hfDir;
+    const prompt = (readJson(tokFile, label) as { prompt?: Partial<PromptFormat> }).prompt;
+    if (tokenizer && prompt) setPromptFormat(tokenizer, prompt);
+  }
 
   let optimizer: Optimizer | null = null;
   const optJsonFile = path.join(real, CHECKPOINT_FILES.optimizerJson);
@@ -141,7 +178,7 @@ export async function loadCheckpoint(dir: string, opts: { impl?: ForwardImpl } =
     const optFile = path.join(real, CHECKPOINT_FILES.optimizer);
     if (!fs.existsSync(optFile)) throw new Error(`${label}: has ${CHECKPOINT_FILES.optimizerJson} but no ${CHECKPOINT_FILES.optimizer}`);
     const st = decodeSafetensors(fs.readFileSync(optFile), `${label}/${CHECKPOINT_FILES.optimizer}`);
-    optimizer = new Optimizer(oj.config, policy.specs);
+    optimizer = new Optimizer(oj.config, trainableSpecs(policy.specs));
     try {
       optimizer.loadState(oj, st.tensors, `${label}/${CHECKPOINT_FILES.optimizer}`);
     } catch (e) {

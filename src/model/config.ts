@@ -45,9 +45,61 @@ export const ModelConfigSchema = z
     normEps: z.number().positive().default(1e-5).describe('Epsilon inside the norm. Default 1e-5.'),
     bias: z.boolean().default(false).describe('Biases on the linear layers. Default false (as in modern LLMs).'),
     initStd: z.number().positive().default(0.02).describe('Std of the normal weight init (nanoGPT). Default 0.02.'),
+    arch: z
+      .enum(['gpt', 'llama', 'qwen2', 'qwen3'])
+      .default('gpt')
+      .describe(
+        "'gpt' (laconic's own block: fused qkv, GELU MLP, nanoGPT names) or a Hugging Face decoder ('llama' incl. SmolLM2, " +
+          "'qwen2', 'qwen3'): separate q/k/v projections with grouped-query attention, SwiGLU MLP, HF parameter names. Default 'gpt'.",
+      ),
+    nKvHeads: z.number().int().min(1).nullable().default(null).describe('Key/value heads (grouped-query attention); null = nHeads.'),
+    headDim: z.number().int().min(2).nullable().default(null).describe('Per-head width; null = dModel / nHeads.'),
+    intermediateSize: z.number().int().min(1).nullable().default(null).describe('MLP hidden width; null = mlpRatio · dModel.'),
+    qkvBias: z.boolean().default(false).describe('HF decoders: bias on q/k/v projections (Qwen2). Default false.'),
+    oBias: z.boolean().default(false).describe('HF decoders: bias on the attention output projection (Llama attention_bias). Default false.'),
+    mlpBias: z.boolean().default(false).describe('HF decoders: biases in the MLP (Llama mlp_bias). Default false.'),
+    qkNorm: z.boolean().default(false).describe('HF decoders: RMSNorm over each head of q and k before RoPE (Qwen3). Default false.'),
+    ropeScaling: z
+      .object({
+        type: z.literal('llama3'),
+        factor: z.number().positive(),
+        lowFreqFactor: z.number().positive(),
+        highFreqFactor: z.number().positive(),
+        originalMaxPositionEmbeddings: z.number().int().positive(),
+      })
+      .strict()
+      .nullable()
+      .default(null)
+      .describe("RoPE frequency scaling; only Llama 3's ('llama3') is supported. Default none."),
+    lora: z
+      .object({
+        r: z.number().int().min(1),
+        alpha: z.number().positive(),
+        dropout: z.number().min(0).max(0.9).default(0),
+        targets: z.array(z.enum(['q', 'k', 'v', 'o', 'gate', 'up', 'down'])).min(1),
+      })
+      .strict()
+      .nullable()
+      .default(null)
+      .describe('LoRA adapters on the named projections of an HF decoder (only they train); null = full fine-tuning.'),
+    hfBase: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('The Hugging Face folder the weights came from (LoRA checkpoints reload the frozen base from it).'),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.arch !== 'gpt') {
+      const kv = c.nKvHeads ?? c.nHeads;
+      if (c.nHeads % kv !== 0) ctx.addIssue({ code: 'custom', path: ['nKvHeads'], message: `nKvHeads (${kv}) must divide nHeads (${c.nHeads})` });
+      const hd = c.headDim ?? c.dModel / c.nHeads;
+      if (!Number.isInteger(hd) || hd % 2 !== 0) ctx.addIssue({ code: 'custom', path: ['headDim'], message: `head size ${hd} must be an even integer (RoPE)` });
+      if (c.positional !== 'rope') ctx.addIssue({ code: 'custom', path: ['positional'], message: `arch '${c.arch}' uses rope` });
+      if (c.norm !== 'rmsnorm') ctx.addIssue({ code: 'custom', path: ['norm'], message: `arch '${c.arch}' uses rmsnorm` });
+      return;
+    }
+    if (c.lora) ctx.addIssue({ code: 'custom', path: ['lora'], message: "LoRA needs an HF decoder arch (llama, qwen2, qwen3), not 'gpt'" });
     if (c.dModel % c.nHeads !== 0) {
       ctx.addIssue({ code: 'custom', path: ['nHeads'], message: `nHeads (${c.nHeads}) must divide dModel (${c.dModel})` });
     } else if (c.positional === 'rope' && (c.dModel / c.nHeads) % 2 !== 0) {
@@ -79,5 +131,18 @@ export const MODEL_PRESETS = {
 } as const satisfies Record<string, ModelConfigInput>;
 
 export function headDim(c: ModelConfig): number {
-  return c.dModel / c.nHeads;
+  return c.headDim ?? c.dModel / c.nHeads;
+}
+
+export function kvHeads(c: ModelConfig): number {
+  return c.nKvHeads ?? c.nHeads;
+}
+
+export function mlpWidth(c: ModelConfig): number {
+  return c.intermediateSize ?? c.mlpRatio * c.dModel;
+}
+
+/** An HF decoder (Llama, Qwen2, Qwen3) rather than laconic's own GPT block. */
+export function isHfArch(c: ModelConfig): boolean {
+  return c.arch !== 'gpt';
 }

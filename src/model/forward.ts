@@ -113,26 +113,41 @@ export function tokenLogprobs(
   lengths: number[],
   vocab: number,
   withEntropy: boolean,
+  temperature = 1,
 ): { logprobs: tf.Tensor2D; entropy: tf.Tensor2D | null; valid: tf.Tensor2D } {
   const { m, T } = grid;
-  // target of cell (b, t) is ids[b, t+1]; the last column has none (use pad 0, masked below)
-  const tgt = new Int32Array(m * T);
-  const valid = new Float32Array(m * T);
-  for (let b = 0; b < m; b++) {
-    for (let t = 0; t + 1 < T; t++) tgt[b * T + t] = grid.ids[b * T + t + 1]!;
-    for (let t = 1; t < lengths[b]!; t++) valid[b * T + t] = 1;
-  }
-  const logp = tf.logSoftmax(logits);
+  const { tgt } = nextTargets(grid);
+  // logits / T: training logprobs are those of the distribution the tokens were sampled from (verl, TRL)
+  const logp = tf.logSoftmax(temperature === 1 ? logits : tf.mul(logits, 1 / temperature));
   const oh = oneHotF32(tgt, vocab);
   const lpNext = tf.reshape(tf.sum(tf.mul(logp, oh), 1), [m, T]) as tf.Tensor2D;
+  const ent = withEntropy ? (tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)), [m, T]) as tf.Tensor2D) : null;
+  return alignToTargets(lpNext, ent, grid, lengths);
+}
+
+/** Target of cell (b, t): ids[b, t+1]; the last column has none (0, masked later). */
+export function nextTargets(grid: TokenGrid): { tgt: Int32Array } {
+  const { m, T } = grid;
+  const tgt = new Int32Array(m * T);
+  for (let b = 0; b < m; b++) for (let t = 0; t + 1 < T; t++) tgt[b * T + t] = grid.ids[b * T + t + 1]!;
+  return { tgt };
+}
+
+/**
+ * Per-cell values about the next token ([m, T], cell t predicts t+1) moved to the SeqBatch alignment
+ * (column t holds the value for token t; column 0 and padding are 0).
+ */
+export function alignToTargets(
+  lpNext: tf.Tensor2D,
+  ent: tf.Tensor2D | null,
+  grid: TokenGrid,
+  lengths: number[],
+): { logprobs: tf.Tensor2D; entropy: tf.Tensor2D | null; valid: tf.Tensor2D } {
+  const { m, T } = grid;
+  const valid = new Float32Array(m * T);
+  for (let b = 0; b < m; b++) for (let t = 1; t < lengths[b]!; t++) valid[b * T + t] = 1;
   const validT = tf.tensor2d(valid, [m, T]);
   // shift right by one column: out[:, t] = lpNext[:, t-1]
   const shift = (z: tf.Tensor2D) => tf.mul(tf.slice(tf.pad(z, [[0, 0], [1, 0]]), [0, 0], [m, T]), validT) as tf.Tensor2D;
-  const logprobs = shift(lpNext);
-  let entropy: tf.Tensor2D | null = null;
-  if (withEntropy) {
-    const ent = tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)), [m, T]) as tf.Tensor2D;
-    entropy = shift(ent);
-  }
-  return { logprobs, entropy, valid: validT };
+  return { logprobs: shift(lpNext), entropy: ent ? shift(ent) : null, valid: validT };
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
-import type { ModelConfig } from './config.js';
+import { isHfArch, type ModelConfig } from './config.js';
+import { hfParamSpecs } from './arch/hf.js';
 
 /**
  * Parameter names follow nanoGPT (`h.{i}.attn.c_attn.weight`, ...) so checkpoints read like a GPT-2
@@ -14,9 +15,12 @@ export interface ParamSpec {
   std: number;
   /** Decoupled weight decay applies (matrices yes; norms, biases no). */
   decay: boolean;
+  /** Receives gradients (default true). LoRA freezes the base weights and trains only the adapters. */
+  trainable?: boolean;
 }
 
 export function paramSpecs(c: ModelConfig): ParamSpec[] {
+  if (isHfArch(c)) return hfParamSpecs(c);
   const d = c.dModel;
   const f = c.mlpRatio * d;
   const std = c.initStd;
@@ -71,7 +75,7 @@ export function makeVariables(specs: ParamSpec[], values: Map<string, Float32Arr
     const v = values.get(s.name);
     if (!v) throw new Error(`missing value for parameter "${s.name}"`);
     const t = tf.tensor(v, s.shape, 'float32');
-    p.set(s.name, tf.variable(t, true, `${s.name}#${nextVarId++}`));
+    p.set(s.name, tf.variable(t, s.trainable !== false, `${s.name}#${nextVarId++}`));
     t.dispose(); // the variable holds its own reference to the data
   }
   return p;
@@ -86,4 +90,9 @@ export function getParam(p: Params, name: string): tf.Variable {
 
 export function countParams(specs: ParamSpec[]): number {
   return specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+}
+
+/** The specs that receive gradients (all but LoRA's frozen base). */
+export function trainableSpecs(specs: ParamSpec[]): ParamSpec[] {
+  return specs.filter((s) => s.trainable !== false);
 }

@@ -1,25 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import type { FinishReason } from '../types.js';
-import { parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
+import { isHfArch, kvHeads, mlpWidth, parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 import { ModelCore } from './core.js';
 import { compactCache, decodeStep, disposeCache, JsKvDecoder, prefill, prefillRaw } from './decode.js';
 import { decodeKernelsAvailable } from './ops/decodeKernels.js';
-import { forwardBlocked, tokenLogprobs, type TokenGrid } from './forward.js';
-import { forwardReference } from './reference.js';
+import { gridLogits, gridLogprobs, type ForwardImpl } from './scoring.js';
+import { compactHfCache, disposeHfCache, hfDecodeStep, hfPrefill } from './arch/hf.js';
 import { computeTotals, padGrid, padValues, roundUp, splitMicroBatches, validateBatch } from './batching.js';
 import { WorkerPool, type WorkerPoolOptions } from './parallel.js';
 import { getObjective, type BatchTotals, type ObjectiveContext, type SeqBatch } from './objective.js';
 import { Optimizer, type OptimizerConfigInput } from './optimizer.js';
-import { countParams, initParamValues, makeVariables, paramSpecs, type ParamSpec, type Params } from './params.js';
+import { countParams, initParamValues, makeVariables, paramSpecs, trainableSpecs, type ParamSpec, type Params } from './params.js';
 import { logSoftmaxRow, sampleRow } from './sampling.js';
 import { CharTokenizer } from './tokenizers/char.js';
 import type { Tokenizer } from './tokenizers/types.js';
 import './objectives/nll.js';
 import { cpuBackend, shareIdentityOnWasm } from './ops/kernels.js';
 
-/** Which forward implementation runs: 'blocked' (fast on wasm/cpu) or 'reference' (plain batched tfjs). */
-export type ForwardImpl = 'blocked' | 'reference';
+export type { ForwardImpl } from './scoring.js';
 
 /**
  * The forward pass a policy trains with unless told: 'blocked' on wasm and cpu, where it exists to
@@ -45,6 +44,10 @@ export interface LogprobsOptions {
   microBatchSize?: number;
   /** Spread over the worker pool when one is running (default true). */
   parallel?: boolean;
+  /** Score under logits / temperature (the sampling distribution's temperature). Default 1. */
+  temperature?: number;
+  /** LoRA adapters off: the frozen base model (the KL reference of a LoRA run). */
+  adaptersOff?: boolean;
 }
 
 export interface SampleOptions {
@@ -59,6 +62,11 @@ export interface SampleOptions {
   rng: Rng;
   /** Argmax decoding (ignores temperature, topP, topK and rng). */
   greedy?: boolean;
+  /**
+   * Temperature of the distribution whose logprobs are reported (default 1). RL trainers pass the
+   * sampling temperature so that old logprobs match the training logprobs (computed from logits / T).
+   */
+  logprobTemperature?: number;
   /** Sequences decoded together (memory bound). Default 64. */
   batchSize?: number;
   /**
@@ -86,6 +94,8 @@ export interface SampleResult {
 export interface ObjectiveRef {
   name: string;
   params: Record<string, unknown>;
+  /** The objective sees logprobs (and entropy) of logits / temperature. Default 1. */
+  temperature?: number;
 }
 
 export interface TrainStepOptions {
@@ -95,6 +105,8 @@ export interface TrainStepOptions {
   optimizer?: Optimizer;
   /** Randomness for dropout (default: the policy's seeded stream). Unused when config.dropout = 0. */
   rng?: Rng;
+  /** Logprobs and entropy from logits / temperature (overrides objective.temperature). */
+  temperature?: number;
 }
 
 export interface TrainStepResult {
@@ -208,6 +220,9 @@ export class Policy {
     this.weightsVersion++;
   }
 
+  /** Where an HF model's side files live (config, tokenizer, chat template), copied into its checkpoints. */
+  hfFiles: string | null = null;
+
   /** Incremented whenever the weights change (workers re-sync when their copy is older). */
   weightsVersion = 0;
 
@@ -246,24 +261,19 @@ export class Policy {
 
   /** The optimizer trainStep uses by default (created with default settings on first use). */
   get optimizer(): Optimizer {
-    if (!this.optimizerInst) this.optimizerInst = new Optimizer({}, this.specs);
+    if (!this.optimizerInst) this.optimizerInst = new Optimizer({}, trainableSpecs(this.specs));
     return this.optimizerInst;
   }
 
   /** Replace the default optimizer (disposing the old one's moments). */
   setOptimizer(opt: Optimizer | OptimizerConfigInput): Optimizer {
-    const next = opt instanceof Optimizer ? opt : new Optimizer(opt, this.specs);
+    const next = opt instanceof Optimizer ? opt : new Optimizer(opt, trainableSpecs(this.specs));
     if (this.optimizerInst && this.optimizerInst !== next) this.optimizerInst.dispose();
     this.optimizerInst = next;
     return next;
   }
 
   // ---------------------------------------------------------------- scoring
-
-  private forward(grid: TokenGrid, dropoutSeed?: number): tf.Tensor2D {
-    if (this.impl === 'reference') return forwardReference(this.core, grid);
-    return forwardBlocked(this.core, grid, { dropoutSeed }).logits;
-  }
 
   /**
    * Per-token log-probabilities: out[b][t] = log p(tokens[b][t] | tokens[b][<t]), out[b][0] = 0.
@@ -279,8 +289,8 @@ export class Policy {
         this,
         tokens.length,
         'logprobs',
-        (lo, hi) => ({ tokens: tokens.slice(lo, hi), opts: { microBatchSize: mbs } }),
-        (lo, hi) => this.logprobs(tokens.slice(lo, hi), { microBatchSize: mbs, parallel: false }),
+        (lo, hi) => ({ tokens: tokens.slice(lo, hi), opts: { microBatchSize: mbs, temperature: opts.temperature, adaptersOff: opts.adaptersOff } }),
+        (lo, hi) => this.logprobs(tokens.slice(lo, hi), { ...opts, microBatchSize: mbs, parallel: false }),
       );
     }
     const order = tokens.map((_, i) => i).sort((a, b) => tokens[b]!.length - tokens[a]!.length || a - b);
@@ -288,7 +298,9 @@ export class Policy {
     for (let s = 0; s < order.length; s += mbs) {
       const idx = order.slice(s, s + mbs);
       const { grid, lengths } = padGrid(tokens, idx);
-      const lp = tf.tidy(() => tokenLogprobs(this.forward(grid), grid, lengths, this.config.vocabSize, false).logprobs);
+      const lp = tf.tidy(
+        () => gridLogprobs(this.core, grid, lengths, { impl: this.impl, temperature: opts.temperature, adaptersOff: opts.adaptersOff }).logprobs,
+      );
       const vals = await lp.data();
       lp.dispose();
       idx.forEach((i, b) => {
@@ -305,7 +317,7 @@ export class Policy {
     const out: number[][] = [];
     for (const seq of seqs) {
       const { grid } = padGrid([seq], [0]);
-      const row = tf.tidy(() => tf.gather(this.forward(grid), [seq.length - 1]));
+      const row = tf.tidy(() => tf.gather(gridLogits(this.core, grid, this.impl), [seq.length - 1]));
       out.push(Array.from(await row.data()));
       row.dispose();
     }
@@ -400,7 +412,7 @@ export class Policy {
     active.forEach((b, i) => {
       const row = rowOf(b, i);
       const tok = sampleRow(lv, row * V, V, opts, opts.rng);
-      logSoftmaxRow(lv, row * V, V, lsm);
+      logSoftmaxRow(lv, row * V, V, lsm, opts.logprobTemperature ?? 1);
       const r = res[b]!;
       r.tokens.push(tok);
       r.logprobs.push(lsm[tok]!);
@@ -422,7 +434,7 @@ export class Policy {
     const first = prompts.map((_, b) => b).filter((b) => budgets[b]! > 0);
     if (first.length === 0) return res;
     const lsm = new Float64Array(this.config.vocabSize);
-    if (decodeKernelsAvailable()) {
+    if (decodeKernelsAvailable() && !isHfArch(this.config)) {
       // cache row of sequence b = its index in `first`
       const rowOf = new Map(first.map((b, i) => [b, i]));
       const Tmax = Math.max(...first.map((b) => prompts[b]!.length + budgets[b]!));
@@ -450,19 +462,23 @@ export class Policy {
       return res;
     }
     let active = first;
-    let { logits, cache } = prefill(this.core, active.map((b) => prompts[b]!));
+    // the generic path (HF decoders everywhere; laconic's model on WebGPU, which reads back asynchronously)
+    const hf = isHfArch(this.config);
+    type Cache = ReturnType<typeof prefill>['cache'];
+    const start = active.map((b) => prompts[b]!);
+    let { logits, cache } = hf ? (hfPrefill(this.core, start) as unknown as { logits: tf.Tensor2D; cache: Cache }) : prefill(this.core, start);
     try {
       for (;;) {
-        // the generic path also serves WebGPU, which can only read back asynchronously
         const s = this.drawStep((await logits.data()) as Float32Array, active, prompts, budgets, res, stop, opts, lsm, (_b, i) => i);
         logits.dispose();
         if (s.still.length === 0) break;
-        if (s.still.length < active.length) cache = compactCache(cache, s.keepRows);
+        if (s.still.length < active.length) cache = hf ? (compactHfCache(cache, s.keepRows) as Cache) : compactCache(cache, s.keepRows);
         active = s.still;
-        ({ logits, cache } = decodeStep(this.core, s.ids, s.pos, cache));
+        ({ logits, cache } = hf ? (hfDecodeStep(this.core, s.ids, s.pos, cache) as { logits: tf.Tensor2D; cache: Cache }) : decodeStep(this.core, s.ids, s.pos, cache));
       }
     } finally {
-      disposeCache(cache);
+      if (hf) disposeHfCache(cache);
+      else disposeCache(cache);
       if (!logits.isDisposed) logits.dispose();
     }
     for (const r of res) r.length = r.tokens.length;
@@ -497,6 +513,12 @@ export class Policy {
   bytesPerSequence(T: number): number {
     const c = this.config;
     const Tp = roundUp(T);
+    if (isHfArch(c)) {
+      // saved per layer: norms, q/k/v (+ repeated k/v), attention probabilities, o, gate/up/act; the
+      // vocabulary op keeps no logits (chunked, recomputed in the backward pass)
+      const hdAll = c.nHeads * (c.headDim ?? c.dModel / c.nHeads);
+      return 4 * Tp * c.nLayers * (6 * c.dModel + 5 * hdAll + 4 * kvHeads(c) * (hdAll / c.nHeads) + 4 * mlpWidth(c) + 2 * c.nHeads * Tp);
+    }
     return 4 * Tp * c.nLayers * (48 * c.dModel + 2 * c.nHeads * Tp) + 8 * Tp * c.vocabSize;
   }
 
@@ -550,7 +572,7 @@ export class Policy {
     totals: BatchTotals,
   ): { grads: Map<string, tf.Tensor>; parts: MicroScalars[] } {
     const obj = getObjective(objective.name);
-    const vars = [...this.params.values()];
+    const vars = [...this.params.values()].filter((v) => v.trainable);
     let acc: Map<string, tf.Tensor> | null = null;
     const parts: MicroScalars[] = [];
     try {
@@ -559,9 +581,12 @@ export class Policy {
         const dropoutSeed = seeds[mi];
         const kept: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
-          const logits =
-            this.impl === 'reference' ? forwardReference(this.core, grid) : forwardBlocked(this.core, grid, { dropoutSeed }).logits;
-          const lp = tokenLogprobs(logits, grid, lengths, this.config.vocabSize, !!obj.needsEntropy);
+          const lp = gridLogprobs(this.core, grid, lengths, {
+            impl: this.impl,
+            withEntropy: !!obj.needsEntropy,
+            temperature: objective.temperature,
+            dropoutSeed,
+          });
           const perToken: Record<string, tf.Tensor2D> = {};
           for (const [k, rows] of Object.entries(batch.perToken ?? {})) perToken[k] = padValues(rows, idx, grid.T);
           const perSeq: Record<string, number[]> = {};
@@ -624,7 +649,7 @@ export class Policy {
    */
   async trainStep(batch: SeqBatch, objective: ObjectiveRef, opts: TrainStepOptions): Promise<TrainStepResult> {
     const optimizer = opts.optimizer ?? this.optimizer;
-    const { grads, loss, stats, totals } = await this.accumulate(batch, objective, opts);
+    const { grads, loss, stats, totals } = await this.accumulate(batch, withTemperature(objective, opts.temperature), opts);
     try {
       const r = optimizer.apply(this.params, grads, await Optimizer.globalNormAsync(grads));
       this.weightsVersion++;
@@ -637,7 +662,7 @@ export class Policy {
 
   /** Gradients without an update (data parallelism: shards compute, one place applies). */
   async computeGrads(batch: SeqBatch, objective: ObjectiveRef, opts: ComputeGradsOptions): Promise<GradResult> {
-    const { grads, loss, stats, totals } = await this.accumulate(batch, objective, opts);
+    const { grads, loss, stats, totals } = await this.accumulate(batch, withTemperature(objective, opts.temperature), opts);
     const out = new Map<string, Float32Array>();
     for (const [k, g] of grads) {
       out.set(k, (await g.data()) as Float32Array);
@@ -671,6 +696,12 @@ export class Policy {
     this.optimizerInst?.dispose();
     this.optimizerInst = null;
   }
+}
+
+function withTemperature(o: ObjectiveRef, t: number | undefined): ObjectiveRef {
+  if (t === undefined || t === (o.temperature ?? 1)) return o;
+  if (!(t > 0)) throw new Error(`trainStep: temperature must be > 0, got ${t}`);
+  return { ...o, temperature: t };
 }
 
 function defaultTokenizer(c: ModelConfig): Tokenizer | null {

@@ -7,14 +7,15 @@ export interface SamplingParams {
   greedy?: boolean;
 }
 
-/** log-softmax of one row, in float64. */
-export function logSoftmaxRow(logits: Float32Array, off: number, V: number, out: Float64Array): void {
+/** log-softmax of one row of logits / temperature, in float64. */
+export function logSoftmaxRow(logits: Float32Array, off: number, V: number, out: Float64Array, temperature = 1): void {
+  const inv = 1 / temperature;
   let mx = -Infinity;
-  for (let j = 0; j < V; j++) mx = Math.max(mx, logits[off + j]!);
+  for (let j = 0; j < V; j++) mx = Math.max(mx, logits[off + j]! * inv);
   let s = 0;
-  for (let j = 0; j < V; j++) s += Math.exp(logits[off + j]! - mx);
+  for (let j = 0; j < V; j++) s += Math.exp(logits[off + j]! * inv - mx);
   const lse = mx + Math.log(s);
-  for (let j = 0; j < V; j++) out[j] = logits[off + j]! - lse;
+  for (let j = 0; j < V; j++) out[j] = logits[off + j]! * inv - lse;
 }
 
 /**

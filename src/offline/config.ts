@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
 import { OptimSchema, VerifierSchema } from '../trainer/optimSchema.js';
+import { getIterativeAlgorithm, iterativeSchema, parseIterativeParams } from './iterative.js';
 import { lossSpecSchema } from './losses/index.js';
+import { oracleSpecSchema } from './oracle.js';
 import { pairStrategyNames, type PairStrategyName } from './pairs.js';
 
 /**
@@ -19,6 +21,8 @@ const SelfPairsSchema = z
     options: z.record(z.string(), z.unknown()).default({}).describe("Further dataset options passed to loadDataset (e.g. synthetic {names: 'fixed'})."),
     samples: z.number().int().min(2).default(8).describe('G: answers sampled per problem.'),
     strategy: z.enum(pairStrategyNames as [PairStrategyName, ...PairStrategyName[]]).default('shortest_correct_vs_wrong').describe('How a pair is picked from the G verified answers.'),
+    strategy_params: z.record(z.string(), z.unknown()).default({}).describe('Parameters of an oracle-based strategy (rso: beta; uncertainty_filtered: k, min_confidence, max_std).'),
+    score_truncated: z.boolean().default(false).describe('Whether an answer cut off at max_new_tokens may count as correct (default false: wrong, verdict "truncated").'),
     max_new_tokens: z.number().int().positive().default(128).describe('Token budget per sampled answer.'),
     temperature: z.number().positive().default(1).describe('Sampling temperature.'),
     top_p: z.number().gt(0).max(1).default(1).describe('Nucleus sampling mass.'),
@@ -38,6 +42,7 @@ export const DpoConfigSchema = z
     seed: z.number().int().default(0).describe('Seed for data order, sampling and held-out pairs.'),
     out: z.string().nullable().default(null).describe('Run folder (the CLI --out and runDpo opts.outDir take precedence).'),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto').describe('tfjs backend.'),
+    native: z.enum(['auto', 'on', 'off']).nullable().default(null).describe('Matrix products on the OpenBLAS addon when the backend is wasm: auto (if built), on (error if not), off; null = LACONIC_NATIVE, else auto. The CLI --native wins.'),
     model: z
       .object({
         checkpoint: z.string().describe('Checkpoint directory to start from (relative to the config file, cwd or the package).'),
@@ -57,7 +62,7 @@ export const DpoConfigSchema = z
       .strict()
       .prefault({}),
     self_pairs: SelfPairsSchema.describe('Self-made pairs (used when data.file is null).'),
-    losses: z.array(lossSpecSchema).min(1).default([{ name: 'dpo', weight: 1, params: {} }]).describe('Preference losses and weights, e.g. [{name: dpo, params: {beta: 0.1}}, {name: sft, weight: 1}].'),
+    losses: z.array(lossSpecSchema).min(1).default([{ name: 'dpo', weight: 1, params: {}, weighting: 'none' }]).describe('Preference losses and weights, e.g. [{name: dpo, params: {beta: 0.1}}, {name: sft, weight: 1}].'),
     reward_beta: z.number().positive().nullable().default(null).describe('β of the reported implicit rewards (null = the first loss with a β).'),
     optim: OptimSchema,
     train: z
@@ -83,10 +88,25 @@ export const DpoConfigSchema = z
       .strict()
       .prefault({}),
     verifier: VerifierSchema,
+    oracle: oracleSpecSchema.describe('The preference oracle P(a ≻ b): verifier_length (default), verifier, or a module path.'),
+    iterative: iterativeSchema
+      .nullable()
+      .default(null)
+      .describe('Iterative training {rounds, samples_per_prompt, algorithm, params}: sets train.iterations, self_pairs.samples, the losses and the per-round reference (null = off).'),
     ref_cache_dir: z.string().nullable().default(null).describe('Where reference log-probs are cached (null = $LACONIC_CACHE_DIR/ref-logprobs or ~/.cache/laconic/ref-logprobs).'),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.iterative && c.data.file) {
+      ctx.addIssue({ code: 'custom', path: ['iterative'], message: 'iterative training samples its own pairs each round: set data.file to null' });
+    }
+    if (c.iterative) {
+      try {
+        parseIterativeParams(c.iterative.algorithm, c.iterative.params);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['iterative', 'params'], message: (e as Error).message });
+      }
+    }
     if (c.data.file && c.train.iterations > 1) {
       ctx.addIssue({ code: 'custom', path: ['train', 'iterations'], message: 'iterations > 1 makes fresh pairs each round: set data.file to null (or use epochs for more passes over a file)' });
     }
@@ -97,7 +117,27 @@ export type DpoConfigInput = z.input<typeof DpoConfigSchema>;
 
 export function resolveDpoConfig(raw: unknown, sets: readonly string[] = [], source = '(inline)'): DpoConfig {
   const obj = (raw ?? {}) as Record<string, unknown>;
-  return parseWith(DpoConfigSchema, sets.length ? applySets(obj, sets) : obj, source);
+  return applyIterative(parseWith(DpoConfigSchema, sets.length ? applySets(obj, sets) : obj, source));
+}
+
+/**
+ * `iterative:` is a front end over the self-pairs loop: rounds → train.iterations, samples_per_prompt
+ * → self_pairs.samples, the algorithm's loss and pair builder, a per-round reference. The resolved
+ * config (config.resolved.json) shows the fields it set.
+ */
+function applyIterative(c: DpoConfig): DpoConfig {
+  if (!c.iterative) return c;
+  const alg = getIterativeAlgorithm(c.iterative.algorithm);
+  const params = parseIterativeParams(c.iterative.algorithm, c.iterative.params);
+  const losses = alg.losses(params as never);
+  return {
+    ...c,
+    iterative: { ...c.iterative, params },
+    losses: losses ? losses.map((l) => lossSpecSchema.parse(l)) : c.losses,
+    model: { ...c.model, reference_update: 'iteration' },
+    self_pairs: { ...c.self_pairs, samples: c.iterative.samples_per_prompt, strategy: (alg.strategy ?? c.self_pairs.strategy) as PairStrategyName },
+    train: { ...c.train, iterations: c.iterative.rounds },
+  };
 }
 
 export function loadDpoConfig(file: string, sets: readonly string[] = []): DpoConfig {

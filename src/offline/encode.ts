@@ -1,4 +1,5 @@
 import type { Tokenizer } from '../model/tokenizers/types.js';
+import { encodeCompletion, encodePrompt } from '../model/prompt.js';
 import type { PreferencePair, UnpairedExample } from './data.js';
 
 /**
@@ -56,12 +57,12 @@ export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion:
   let p: number[];
   let c: number[];
   try {
-    p = [tokenizer.bos, ...tokenizer.encode(prompt)];
+    p = encodePrompt(tokenizer, prompt);
   } catch (e) {
     throw new Error(`${where}: field "prompt": ${(e as Error).message}`);
   }
   try {
-    c = tokenizer.encode(completion);
+    c = encodeCompletion(tokenizer, completion);
   } catch (e) {
     throw new Error(`${where}: completion: ${(e as Error).message}`);
   }

@@ -23,6 +23,7 @@ import {
  *   refPrefix     LD-DPO: Σ reference log-probs over the first `prefixLength` completion tokens
  *   prefixLength  LD-DPO: min(|y_w|, |y_l|) of the sequence's pair
  *   klRef         KTO: the reference point z0 of the batch (same value on every sequence)
+ *   score         sppo: the completion's win rate P̂(y ≻ π_t); modpo (second: scores): its second reward
  * The policy's summed log-probs come from ctx.logprobs·mask; the prefix sums keep the positions whose
  * running count of mask ones is ≤ prefixLength.
  *
@@ -124,6 +125,8 @@ function pairedLoss(ctx: ObjectiveContext, p: Resolved) {
   const refLogp = ctx.perSeq.refLogp;
   const refPrefix = ctx.perSeq.refPrefix;
   const klRef = ctx.perSeq.klRef;
+  const score = ctx.perSeq.score;
+  if (p.specs.some((s) => s.def.needsScores) && !score) throw new Error(`objective "${PREFERENCE_OBJECTIVE}": ${p.specs.find((s) => s.def.needsScores)!.name} needs perSeq.score (each completion's win rate)`);
   if (needsPrefix && !refPrefix) throw new Error(`objective "${PREFERENCE_OBJECTIVE}": ld_dpo needs perSeq.refPrefix`);
   const x: LossTensors = {
     policyChosen: select(sums, chosenIdx, b),
@@ -137,6 +140,8 @@ function pairedLoss(ctx: ObjectiveContext, p: Resolved) {
     refChosenPrefix: refPrefix ? pick(refPrefix, chosenIdx) : undefined,
     refRejectedPrefix: refPrefix ? pick(refPrefix, rejectedIdx) : undefined,
     klRef: klRef ? pick(klRef, chosenIdx) : undefined,
+    chosenScore: score ? pick(score, chosenIdx) : undefined,
+    rejectedScore: score ? pick(score, rejectedIdx) : undefined,
   };
   const { total, parts } = combineLossTensors(x, p.specs);
   const G = Math.max(ctx.totals.groups, 1);

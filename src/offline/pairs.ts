@@ -1,6 +1,10 @@
 import type { AnswerFormat, FinishReason, Problem, Verdict } from '../types.js';
+import type { Tokenizer } from '../model/tokenizers/types.js';
+import { encodePrompt, stopTokens } from '../model/prompt.js';
 import { Rng } from '../util/rng.js';
+import { builderNames, builders, parseBuilderParams, type Builder, type BuilderName } from './builders.js';
 import type { PreferencePair } from './data.js';
+import { makeOracle, winRates, type PreferenceOracle } from './oracle.js';
 
 /**
  * Preference pairs from the policy's own rollouts (self-made pairs for iterative DPO / RPO):
@@ -16,6 +20,8 @@ export interface Candidate {
   length: number;
   correct: boolean;
   finishReason: FinishReason;
+  /** The verifier's verdict, or 'truncated' when a cut-off answer was scored wrong (score_truncated false). */
+  verdict?: string;
 }
 
 export interface PairChoice {
@@ -81,13 +87,20 @@ export const pairStrategies = {
   },
 } satisfies Record<string, PairStrategy>;
 
-export type PairStrategyName = keyof typeof pairStrategies;
-export const pairStrategyNames = Object.keys(pairStrategies) as PairStrategyName[];
+export type PairStrategyName = keyof typeof pairStrategies | BuilderName;
+export const pairStrategyNames = [...Object.keys(pairStrategies), ...builderNames] as PairStrategyName[];
 
-export function getPairStrategy(name: string): PairStrategy {
-  const s = (pairStrategies as Record<string, PairStrategy>)[name];
-  if (!s) throw new Error(`unknown pair strategy "${name}"; known: ${pairStrategyNames.join(', ')}`);
-  return s;
+/** A strategy with the oracle context every builder may use (the oracle-free ones ignore it). */
+export type BoundStrategy = (cands: readonly Candidate[], rng: Rng, prompt: string) => PairChoice | null;
+
+export function getPairStrategy(name: string, oracle?: PreferenceOracle, params?: Record<string, unknown>): BoundStrategy {
+  const plain = (pairStrategies as Record<string, PairStrategy>)[name];
+  if (plain) return (cands, rng) => plain(cands, rng);
+  const b = (builders as Record<string, Builder>)[name];
+  if (!b) throw new Error(`unknown pair strategy "${name}"; known: ${pairStrategyNames.join(', ')}`);
+  const p = parseBuilderParams(name, params);
+  const o = oracle ?? makeOracle();
+  return (cands, rng, prompt) => b.pick(cands, rng, { oracle: o, prompt, params: p }, p);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -95,7 +108,7 @@ export function getPairStrategy(name: string): PairStrategy {
 /** What makePairs needs of a policy (a Policy satisfies it). */
 export interface PairSamplingPolicy {
   readonly config: { contextLength: number };
-  readonly tokenizer: { bos: number; eos: number; encode(t: string): number[]; decode(ids: readonly number[]): string } | null;
+  readonly tokenizer: Tokenizer | null;
   sample(
     prompts: number[][],
     opts: { temperature: number; topP?: number; topK?: number; stopTokens: number[]; maxNewTokens: number | number[]; rng: Rng },
@@ -116,6 +129,12 @@ export interface MakePairsOptions {
   temperature?: number;
   topP?: number;
   topK?: number;
+  /** Parameters of an oracle-based strategy (rso β, uncertainty_filtered k, ...). */
+  strategyParams?: Record<string, unknown>;
+  /** P(a ≻ b): builders, win rates in the pairs' meta (default verifier_length). */
+  oracle?: PreferenceOracle;
+  /** Whether an answer cut off at the budget may count as correct (default false: scored wrong, verdict "truncated"). */
+  scoreTruncated?: boolean;
   /** Prompts per sampling call (× samples sequences). Default 16. */
   batchSize?: number;
   rng: Rng;
@@ -160,14 +179,15 @@ export async function makePairs(
   const G = opts.samples;
   if (!Number.isInteger(G) || G < 2) throw new Error(`makePairs: samples must be an integer ≥ 2 (got ${G})`);
   if (!Number.isInteger(opts.budget) || opts.budget < 1) throw new Error(`makePairs: budget must be a positive integer (got ${opts.budget})`);
-  const strategy = getPairStrategy(opts.strategy ?? 'shortest_correct_vs_wrong');
+  const oracle = opts.oracle ?? makeOracle();
+  const strategy = getPairStrategy(opts.strategy ?? 'shortest_correct_vs_wrong', oracle, opts.strategyParams);
   const chunk = Math.max(1, opts.batchSize ?? 16);
   const C = policy.config.contextLength;
 
   const encoded = problems.map((p) => {
     let ids: number[];
     try {
-      ids = [tok.bos, ...tok.encode(p.prompt)];
+      ids = encodePrompt(tok, p.prompt);
     } catch (e) {
       throw new Error(`makePairs: problem ${p.id}: ${(e as Error).message}`);
     }
@@ -178,7 +198,7 @@ export async function makePairs(
   interface Done {
     start: number;
     samples: Array<{ tokens: number[]; length: number; finishReason: FinishReason; text: string }>;
-    verdicts: Promise<Array<{ correct: boolean }>>;
+    verdicts: Promise<Array<{ correct: boolean; verdict: string }>>;
   }
   const pairs: PreferencePair[] = [];
   const stats = { problems: problems.length, pairs: 0, no_correct: 0, all_correct: 0, correct: 0, answers: 0, lengthSum: 0, chosenSum: 0, rejectedSum: 0, truncated: 0 };
@@ -191,7 +211,9 @@ export async function makePairs(
       const cands: Candidate[] = [];
       for (let g = 0; g < G; g++) {
         const s = d.samples[j * G + g]!;
-        cands.push({ text: s.text, length: s.length, correct: verdicts[j * G + g]!.correct, finishReason: s.finishReason });
+        const v = verdicts[j * G + g]!;
+        const cut = s.finishReason === 'length' && !opts.scoreTruncated;
+        cands.push({ text: s.text, length: s.length, correct: v.correct && !cut, finishReason: s.finishReason, verdict: cut ? 'truncated' : v.verdict });
       }
       const nCorrect = cands.filter((c) => c.correct).length;
       stats.correct += nCorrect;
@@ -200,11 +222,12 @@ export async function makePairs(
       stats.truncated += cands.filter((c) => c.finishReason === 'length').length;
       if (nCorrect === 0) stats.no_correct++;
       if (nCorrect === G) stats.all_correct++;
-      const pick = strategy(cands, opts.rng);
+      const pick = strategy(cands, opts.rng, p.prompt);
       if (!pick) continue;
       const c = cands[pick.chosen]!;
       const r = cands[pick.rejected]!;
       if (c.text === r.text) continue;
+      const wins = winRates(cands, oracle, { prompt: p.prompt });
       stats.chosenSum += c.length;
       stats.rejectedSum += r.length;
       pairs.push({
@@ -219,6 +242,10 @@ export async function makePairs(
           rejected_correct: r.correct,
           chosen_finish: c.finishReason,
           rejected_finish: r.finishReason,
+          chosen_verdict: c.verdict ?? null,
+          rejected_verdict: r.verdict ?? null,
+          chosen_win_rate: wins[pick.chosen]!,
+          rejected_win_rate: wins[pick.rejected]!,
           n_correct: nCorrect,
           samples: G,
         },
@@ -235,7 +262,7 @@ export async function makePairs(
       temperature: opts.temperature ?? 1,
       topP: opts.topP,
       topK: opts.topK,
-      stopTokens: [tok.eos],
+      stopTokens: stopTokens(tok),
       maxNewTokens: prompts.map((p) => Math.min(opts.budget, C - p.length)),
       rng: opts.rng,
     });

@@ -42,3 +42,33 @@ export async function referenceLogprobs(req: ReferenceRequest): Promise<RefLogpr
     },
   });
 }
+
+/** One checkpoint of a log-linear reference mixture and its coefficient. */
+export interface ReferenceTermCheckpoint {
+  checkpoint: string;
+  weight: number;
+}
+
+/**
+ * Reference log-probs of a log-linear mixture of checkpoints, Σ_k c_k·log π_k(y_t) per token
+ * (iterative algorithms: INPO's geometric mixture, APO's extrapolation). Each checkpoint goes through
+ * the cache on its own, so a mixture costs nothing more than its members once they are cached.
+ */
+export async function mixedReferenceLogprobs(
+  terms: readonly ReferenceTermCheckpoint[],
+  req: Omit<ReferenceRequest, 'checkpoint'>,
+): Promise<RefLogprobsResult> {
+  if (terms.length === 0) throw new Error('mixedReferenceLogprobs: no reference checkpoint');
+  if (terms.length === 1 && terms[0]!.weight === 1) return referenceLogprobs({ ...req, checkpoint: terms[0]!.checkpoint });
+  const parts: RefLogprobsResult[] = [];
+  for (const t of terms) parts.push(await referenceLogprobs({ ...req, checkpoint: t.checkpoint }));
+  const values = parts[0]!.values.map((row, i) => {
+    const out = new Float32Array(row.length);
+    parts.forEach((p, k) => {
+      const v = p.values[i]!;
+      for (let j = 0; j < out.length; j++) out[j]! += terms[k]!.weight * v[j]!;
+    });
+    return out;
+  });
+  return { ...parts[0]!, values, hit: parts.every((p) => p.hit) };
+}

@@ -5,6 +5,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { Rng } from '../util/rng.js';
 import { VerifierPool } from '../../verifiers/pool.js';
 import { writePreferenceFile } from './data.js';
+import { loadOracle, type OracleSpec } from './oracle.js';
 import { makePairs, type MakePairsResult, type PairSamplingPolicy, type PairStrategyName, type PairVerifier } from './pairs.js';
 
 export interface GeneratePairsOptions {
@@ -25,6 +26,12 @@ export interface GeneratePairsOptions {
   /** Max new tokens per answer (default 128). */
   budget?: number;
   strategy?: PairStrategyName;
+  /** Parameters of an oracle-based strategy (rso beta, uncertainty_filtered k, ...). */
+  strategyParams?: Record<string, unknown>;
+  /** The preference oracle (default verifier_length). */
+  oracle?: OracleSpec;
+  /** Count answers cut off at the budget as possibly correct (default false: wrong, verdict "truncated"). */
+  scoreTruncated?: boolean;
   temperature?: number;
   topP?: number;
   topK?: number;
@@ -42,6 +49,7 @@ export async function generatePairs(o: GeneratePairsOptions): Promise<MakePairsR
   const seed = o.seed ?? 0;
   const problems = loadDataset(o.dataset, { ...o.options, seed, count: o.count ?? 64, split: o.split ?? 'train', ...(o.levels ? { levels: o.levels } : {}) } as never);
   if (problems.length === 0) throw new Error(`dataset ${o.dataset}: no problems`);
+  const oracle = await loadOracle(o.oracle ?? {}, process.cwd(), '--oracle');
   const ck = await loadCheckpoint(o.checkpoint);
   const pool = o.verifier ? null : new VerifierPool({});
   try {
@@ -49,6 +57,9 @@ export async function generatePairs(o: GeneratePairsOptions): Promise<MakePairsR
       samples: o.samples ?? 8,
       budget: o.budget ?? 128,
       strategy: o.strategy,
+      strategyParams: o.strategyParams,
+      oracle,
+      scoreTruncated: o.scoreTruncated ?? false,
       temperature: o.temperature,
       topP: o.topP,
       topK: o.topK,

@@ -2,26 +2,35 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset } from '../data/index.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
-import type { SeqBatch } from '../model/objective.js';
 import { evalPolicy } from '../trainer/evalPolicy.js';
 import { mean, MetricsLog, Progress } from '../trainer/metrics.js';
 import { PolicyRuntime, resolveCheckpointPath } from '../trainer/runtime.js';
 import type { Problem } from '../types.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { writeJsonAtomic } from '../util/atomic.js';
 import { Rng, type RngState } from '../util/rng.js';
+import { withRunFolder } from '../util/runFolder.js';
+import { resumeHint, stopRequested } from '../util/signals.js';
 import { VerifierPool } from '../../verifiers/pool.js';
 import type { DpoConfig } from './config.js';
 import { readOfflineData, writePreferenceFile, type OfflineData } from './data.js';
 import { completionMask, encodePairs, encodeUnpaired, mismatchedSequences, sum, type EncodedSeq } from './encode.js';
-import { getUnpairedLoss, resolveLossSpecs, type ResolvedLossSpec } from './losses/index.js';
+import { getUnpairedLoss, resolveLossSpecs, updateRunningMean, type ResolvedLossSpec } from './losses/index.js';
 import { PREFERENCE_OBJECTIVE, type PreferenceObjectiveParams } from './objective.js';
 import { makePairs, type MakePairsStats, type PairSamplingPolicy, type PairVerifier } from './pairs.js';
 import { defaultRefCacheDir } from './refcache.js';
-import { referenceLogprobs } from './reference.js';
+import { mixedReferenceLogprobs, referenceLogprobs, type ReferenceTermCheckpoint } from './reference.js';
+import { referenceMixture } from './iterative.js';
+import { loadOracle } from './oracle.js';
+import { pairPreference, pairScores } from './ranking.js';
+import { buildBatch, readRows, upsertRow, type Example } from './batch.js';
+import { evaluatePreferences } from './prefeval.js';
+
+export { evaluatePreferences, type PreferenceEval } from './prefeval.js';
 
 /**
  * The offline loop (`laconic dpo`): preference optimisation with any weighted mix of the DPO family,
- * on a data file or on pairs the policy makes from its own rollouts (iterative DPO / RPO).
+ * on a data file or on pairs the policy makes from its own rollouts (iterative DPO / RPO, and the
+ * `iterative:` algorithms of iterative.ts, whose per-round reference is a mixture of checkpoints).
  *
  * One iteration: [make pairs with the current policy: sample G answers per problem, verify, pair by
  * strategy] → encode → reference log-probs (cached on disk, keyed by reference weights + data bytes
@@ -48,6 +57,8 @@ export interface DpoOptions {
   configDir?: string;
   /** Verifier for self-made pairs and evaluation (default: a VerifierPool from cfg.verifier). */
   verifier?: PairVerifier;
+  /** Start over in a folder that holds another run or files laconic did not write (src/util/runFolder.ts). */
+  force?: boolean;
 }
 
 export interface DpoResult {
@@ -70,20 +81,11 @@ export interface DpoState {
   rng: RngState;
   dataFile: string | null;
   refCheckpoint: string | null;
+  /** The round's reference as a log-linear mixture of checkpoints (iterative algorithms); overrides refCheckpoint. */
+  refMix?: ReferenceTermCheckpoint[] | null;
+  /** bco_pair running δ: mean of the batch-mean rewards so far and their count. */
+  bco?: { mean: number; count: number };
   heldout: { file: string; refCheckpoint: string } | null;
-}
-
-/** One training example: a pair (2 sequences) or an unpaired example (1 sequence). */
-interface Example {
-  seqs: EncodedSeq[];
-  masks: number[][];
-  /** 1 chosen / desirable, 0 rejected / undesirable, per sequence. */
-  roles: number[];
-  refSums: number[];
-  refPrefixes: number[];
-  prefixLength: number;
-  /** KTO: mismatched sequence and its reference sum. */
-  kl: { seq: EncodedSeq; ref: number } | null;
 }
 
 interface Prepared {
@@ -101,80 +103,14 @@ function resolveFile(p: string, configDir?: string): string {
   return candidates.find((c) => fs.existsSync(c)) ?? candidates[0]!;
 }
 
-function readRows(file: string): Array<Record<string, unknown>> {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-}
-
-/** Append a row to a small JSONL log, replacing rows that `same` matches (a resumed run redoes them). */
-function upsertRow(file: string, row: Record<string, unknown>, same: (r: Record<string, unknown>) => boolean): void {
-  const rows = readRows(file).filter((r) => !same(r));
-  rows.push(row);
-  writeFileAtomic(file, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-}
-
-export interface PreferenceEval {
-  pairs: number;
-  /** Fraction of pairs with β(log π − log π_ref) higher for the chosen completion (ties count as wrong). */
-  reward_accuracy: number;
-  reward_margin: number;
-  chosen_reward: number;
-  rejected_reward: number;
-  /** Fraction of pairs whose chosen completion has the higher per-token mean log-prob (no reference). */
-  logp_accuracy: number;
-  chosen_logps: number;
-  rejected_logps: number;
-}
-
-/** Score held-out pairs under the policy against their reference sums. */
-export async function evaluatePreferences(
-  policy: { logprobs(tokens: number[][], opts?: { microBatchSize?: number }): Promise<number[][]> },
-  pairs: ReadonlyArray<{ chosen: EncodedSeq; rejected: EncodedSeq; refChosen: number; refRejected: number }>,
-  beta: number,
-): Promise<PreferenceEval> {
-  if (pairs.length === 0) throw new Error('evaluatePreferences: no pairs');
-  const lp = await policy.logprobs(pairs.flatMap((p) => [p.chosen.tokens, p.rejected.tokens]));
-  let acc = 0;
-  let lacc = 0;
-  const rc: number[] = [];
-  const rr: number[] = [];
-  const lc: number[] = [];
-  const lr: number[] = [];
-  pairs.forEach((p, i) => {
-    const c = sum(lp[2 * i]!.slice(p.chosen.promptLength));
-    const r = sum(lp[2 * i + 1]!.slice(p.rejected.promptLength));
-    const wc = beta * (c - p.refChosen);
-    const wr = beta * (r - p.refRejected);
-    rc.push(wc);
-    rr.push(wr);
-    lc.push(c);
-    lr.push(r);
-    if (wc > wr) acc++;
-    if (c / p.chosen.completionLength > r / p.rejected.completionLength) lacc++;
-  });
-  return {
-    pairs: pairs.length,
-    reward_accuracy: acc / pairs.length,
-    reward_margin: mean(rc) - mean(rr),
-    chosen_reward: mean(rc),
-    rejected_reward: mean(rr),
-    logp_accuracy: lacc / pairs.length,
-    chosen_logps: mean(lc),
-    rejected_logps: mean(lr),
-  };
-}
-
 export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult> {
+  // One writer per run folder, nothing overwritten unasked, nothing left behind when refused.
+  const out = opts.outDir ?? cfg.out;
+  if (!out) return runDpoLocked(cfg, opts); // which says that there is no run folder
+  return withRunFolder(out, { kind: 'dpo', config: cfg, resume: opts.resume, force: opts.force }, () => runDpoLocked(cfg, opts));
+}
+
+async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult> {
   const outArg = opts.outDir ?? cfg.out;
   if (!outArg) throw new Error('dpo: no run folder: give opts.outDir (CLI --out) or "out" in the config');
   const outDir = path.resolve(outArg);
@@ -193,6 +129,9 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
   const needsRef = specs.some(lossNeedsRef);
   const needsPrefix = !unpaired && specs.some((s) => s.def.needsPrefix);
   const needsKl = specs.some((s) => s.name === 'kto');
+  const needsScores = !unpaired && specs.some((s) => s.def.needsScores || s.params.second === 'scores');
+  const bcoRunning = specs.find((s) => s.name === 'bco_pair' && s.params.running_delta === true) ?? null;
+  const oracle = await loadOracle(cfg.oracle, opts.configDir ?? process.cwd(), 'oracle');
   const withBeta = specs.find((s) => s.def.rewardBeta);
   const rewardBeta = cfg.reward_beta ?? (withBeta ? withBeta.def.rewardBeta!(withBeta.params) : 0.1);
   const cacheDir = cfg.ref_cache_dir ? path.resolve(cfg.ref_cache_dir) : defaultRefCacheDir();
@@ -200,7 +139,7 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
   const perIter = fileData ? (fileData.kind === 'paired' ? fileData.pairs.length : fileData.examples.length) : cfg.self_pairs.count;
   const totalSteps = cfg.train.iterations * cfg.train.epochs * Math.ceil(perIter / cfg.train.batch_size);
   const runtime = await PolicyRuntime.open(
-    { seed: cfg.seed, backend: cfg.backend, model: { checkpoint: startCkpt, init: null }, optim: cfg.optim, totalSteps, needsReference: false },
+    { seed: cfg.seed, backend: cfg.backend, native: cfg.native, model: { checkpoint: startCkpt, init: null }, optim: cfg.optim, totalSteps, needsReference: false },
     { outDir, resume: opts.resume ?? true, configDir: opts.configDir },
   );
   say(`laconic dpo: backend ${runtime.backend}; policy ${runtime.describe()}; losses ${specs.map((s) => `${s.key}×${s.weight}`).join(' + ')}`);
@@ -209,7 +148,7 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
   const encoding = { maxLength, appendEos: true, bos: true };
 
   const needsPool = !fileData || cfg.eval.count > 0 || (cfg.self_pairs.heldout_count > 0 && !cfg.data.heldout_file);
-  const ownPool = !opts.verifier && needsPool ? new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms }) : null;
+  const ownPool = !opts.verifier && needsPool ? new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms, verify: { mode: cfg.verifier.mode } }) : null;
   const verifier: PairVerifier | null = opts.verifier ?? ownPool;
 
   const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
@@ -218,12 +157,10 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
   const genLog = path.join(outDir, 'eval.jsonl');
 
   // ---------------------------------------------------------------- data preparation
-  const prepare = async (dataFile: string, refCheckpoint: string | null): Promise<Prepared> => {
+  const prepare = async (dataFile: string, refs: ReferenceTermCheckpoint[] | null): Promise<Prepared> => {
     const data = readOfflineData(dataFile);
     const refFor = async (seqs: EncodedSeq[], role: string) =>
-      refCheckpoint
-        ? referenceLogprobs({ checkpoint: refCheckpoint, dataSha256: data.sha256, tokenizer: tok, encoding: { ...encoding, layout: data.kind, role }, sequences: seqs, cacheDir })
-        : null;
+      refs ? mixedReferenceLogprobs(refs, { dataSha256: data.sha256, tokenizer: tok, encoding: { ...encoding, layout: data.kind, role }, sequences: seqs, cacheDir }) : null;
     let examples: Example[];
     let skipped: number;
     let truncated: number;
@@ -245,6 +182,7 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
           refPrefixes: rc && rr ? [sum(rc, lp), sum(rr, lp)] : [0, 0],
           prefixLength: lp,
           kl: null,
+          scores: needsScores ? pairScores(data.pairs[p.index]!, `${dataFile}: pair ${p.index + 1}`) : null,
         };
       });
       klSource = enc.items.map((p) => ({ prompt: data.pairs[p.index]!.prompt, completion: data.pairs[p.index]!.chosen }));
@@ -261,6 +199,7 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
         refPrefixes: [0],
         prefixLength: 0,
         kl: null,
+        scores: null,
       }));
       klSource = enc.items.map((e) => ({ prompt: data.examples[e.index]!.prompt, completion: data.examples[e.index]!.completion }));
       refHit = ref?.hit ?? false;
@@ -295,7 +234,13 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
         sequences: enc.items.flatMap((p) => [p.chosen, p.rejected]),
         cacheDir,
       });
-      return enc.items.map((p, i) => ({ chosen: p.chosen, rejected: p.rejected, refChosen: sum(ref.values[2 * i]!), refRejected: sum(ref.values[2 * i + 1]!) }));
+      return enc.items.map((p, i) => ({
+        chosen: p.chosen,
+        rejected: p.rejected,
+        refChosen: sum(ref.values[2 * i]!),
+        refRejected: sum(ref.values[2 * i + 1]!),
+        preference: pairPreference(data.pairs[p.index]!, oracle),
+      }));
     })();
     if (prep.length === 0) throw new Error(`${h.file}: no held-out pair fits in ${maxLength} tokens`);
     return prep;
@@ -312,8 +257,14 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
     temperature: cfg.self_pairs.temperature,
     topP: cfg.self_pairs.top_p,
     topK: cfg.self_pairs.top_k,
+    strategyParams: cfg.self_pairs.strategy_params,
+    scoreTruncated: cfg.self_pairs.score_truncated,
+    oracle,
     rng,
   });
+  // The policy at the start of round j (the one that samples its pairs): round j − 1's result.
+  const roundCheckpoint = (j: number) => (j <= 0 ? startCkpt : path.join(outDir, 'iterations', String(j - 1), 'checkpoint'));
+  const refsOf = (st: DpoState): ReferenceTermCheckpoint[] | null => st.refMix ?? (st.refCheckpoint ? [{ checkpoint: st.refCheckpoint, weight: 1 }] : null);
   const policyForPairs = runtime.policy as unknown as PairSamplingPolicy;
 
   // ---------------------------------------------------------------- state
@@ -396,16 +347,17 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
           const file = path.join(iterDir, 'pairs.jsonl');
           writePreferenceFile(file, made.pairs);
           state.dataFile = file;
+          state.refMix = null;
+          // The policy that made these pairs is this iteration's reference: round k − 1's saved checkpoint,
+          // so that a resumed run (whose policy has moved on) can still recompute its log-probs.
           if (!needsRef) state.refCheckpoint = null;
-          else if (cfg.model.reference_update === 'iteration' && k > 0) {
-            // The policy that made these pairs is this iteration's reference; saved so that a resumed run
-            // (whose policy has moved on) can still recompute its log-probs if the cache is gone.
-            const refDir = path.join(iterDir, 'reference');
-            await saveCheckpoint(refDir, { policy: runtime.policy });
-            state.refCheckpoint = refDir;
-          } else state.refCheckpoint = cfg.model.reference_update === 'iteration' ? startCkpt : baseRef;
+          else if (cfg.iterative) {
+            const where = { start: baseRef, round: roundCheckpoint(k), previous: roundCheckpoint(k - 1) };
+            state.refMix = referenceMixture(cfg.iterative.algorithm, cfg.iterative.params, k, where);
+            state.refCheckpoint = state.refMix[0]?.checkpoint ?? null;
+          } else state.refCheckpoint = cfg.model.reference_update === 'iteration' ? roundCheckpoint(k) : baseRef;
         }
-        prepared = await prepare(state.dataFile, state.refCheckpoint);
+        prepared = await prepare(state.dataFile, refsOf(state));
         state.phase = 'train';
         state.epoch = 0;
         state.pos = 0;
@@ -434,7 +386,7 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
         }
         await runtime.save(state as unknown as Record<string, unknown>);
       } else {
-        prepared = await prepare(state.dataFile!, state.refCheckpoint);
+        prepared = await prepare(state.dataFile!, refsOf(state));
         if (state.order.length !== prepared.examples.length) {
           throw new Error(`resume: ${state.dataFile} now has ${prepared.examples.length} usable records, the run was training on ${state.order.length}`);
         }
@@ -458,9 +410,13 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
             z0 = Math.max(0, mean(kls.map((k, i) => sum(lp[i]!.slice(k.seq.promptLength)) - k.ref)));
           }
         }
-        const batch = buildBatch(batchEx, { needsRef, needsPrefix, z0 });
+        const batch = buildBatch(batchEx, { needsRef, needsPrefix, z0, needsScores });
+        const bco = state.bco ?? { mean: 0, count: 0 };
+        const losses = bcoRunning
+          ? cfg.losses.map((l) => (l.name === 'bco_pair' && l.params.running_delta === true ? { ...l, params: { ...l.params, running_mean: bco.mean, running_count: bco.count } } : l))
+          : cfg.losses;
         const params: PreferenceObjectiveParams = {
-          losses: cfg.losses,
+          losses,
           mode: prepared.kind,
           reward_beta: rewardBeta,
           ...(prepared.kind === 'unpaired'
@@ -469,6 +425,11 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
         };
         const r = await runtime.trainStep(batch, { name: PREFERENCE_OBJECTIVE, params: params as Record<string, unknown> }, cfg.optim.micro_batch_size);
         if (!Number.isFinite(r.loss)) throw new Error(`dpo step ${state.step + 1}: loss is ${r.loss}; stopping (the last checkpoint is untouched)`);
+        if (bcoRunning) {
+          // batch-mean reward β_bco·(r_w + r_l)/2 from the reported rewards (scaled by the reporting β)
+          const scale = (bcoRunning.params.beta as number) / rewardBeta;
+          state.bco = updateRunningMean(bco, (((r.stats['rewards/chosen'] ?? 0) + (r.stats['rewards/rejected'] ?? 0)) / 2) * scale);
+        }
         state.pos += idx.length;
         state.step++;
         ran++;
@@ -497,6 +458,7 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
           tokens: r.tokens,
           time_step_s: secs,
           ...(z0 !== null ? { kto_z0: z0 } : {}),
+          ...(bcoRunning && state.bco ? { bco_delta: state.bco.mean } : {}),
         };
         const every = cfg.train.eval_every;
         const iterDone = state.epoch >= cfg.train.epochs;
@@ -506,6 +468,8 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
             row['eval/reward_accuracy'] = e.reward_accuracy;
             row['eval/reward_margin'] = e.reward_margin;
             row['eval/logp_accuracy'] = e.logp_accuracy;
+            row['eval/ranking_accuracy'] = e.ranking_accuracy;
+            if (e.idealized_ranking_accuracy !== null) row['eval/idealized_ranking_accuracy'] = e.idealized_ranking_accuracy;
           }
         }
         log.append(row);
@@ -515,9 +479,16 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
         if (!iterDone && cfg.train.checkpoint_every > 0 && state.step % cfg.train.checkpoint_every === 0) {
           await runtime.save(state as unknown as Record<string, unknown>);
         }
+        if (stopRequested() && !iterDone) {
+          await runtime.save(state as unknown as Record<string, unknown>); // Ctrl-C / SIGTERM (src/util/signals.ts)
+          say(resumeHint('dpo', outDir, state.step));
+          stopped = true;
+          break;
+        }
       }
       if (stopped) break;
-      // ---- iteration end
+      // ---- iteration end: the round's checkpoint is kept (and is the next round's reference)
+      if (!fileData) await saveCheckpoint(path.join(outDir, 'iterations', String(state.iteration), 'checkpoint'), { policy: runtime.policy });
       await evalGen(`iteration_${state.iteration + 1}`);
       state.iteration++;
       state.phase = 'pairs';
@@ -526,7 +497,12 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
       state.order = [];
       state.dataFile = null;
       state.refCheckpoint = null;
+      state.refMix = null;
       await runtime.save(state as unknown as Record<string, unknown>);
+      if (stopRequested() && state.iteration < cfg.train.iterations) {
+        say(resumeHint('dpo', outDir, state.step));
+        break;
+      }
     }
     progress?.done();
     const finished = state.iteration >= cfg.train.iterations;
@@ -541,31 +517,4 @@ export async function runDpo(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResul
     if (ownPool) await ownPool.close();
     runtime.dispose();
   }
-}
-
-/** The SeqBatch of a list of examples (pairs or unpaired), in the `preference` objective's layout. */
-function buildBatch(examples: Example[], o: { needsRef: boolean; needsPrefix: boolean; z0: number | null }): SeqBatch {
-  const tokens: number[][] = [];
-  const lossMask: number[][] = [];
-  const ps: Record<string, number[]> = { pair: [], isChosen: [], length: [] };
-  if (o.needsRef) ps.refLogp = [];
-  if (o.needsPrefix) {
-    ps.prefixLength = [];
-    ps.refPrefix = [];
-  }
-  if (o.z0 !== null) ps.klRef = [];
-  examples.forEach((e, k) => {
-    e.seqs.forEach((s, j) => {
-      tokens.push(s.tokens);
-      lossMask.push(e.masks[j]!);
-      ps.pair!.push(k);
-      ps.isChosen!.push(e.roles[j]!);
-      ps.length!.push(s.completionLength);
-      ps.refLogp?.push(e.refSums[j]!);
-      ps.prefixLength?.push(e.prefixLength);
-      ps.refPrefix?.push(e.refPrefixes[j]!);
-      ps.klRef?.push(o.z0!);
-    });
-  });
-  return { tokens, lossMask, perSeq: ps };
 }

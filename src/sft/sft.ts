@@ -1,14 +1,18 @@
 import * as fs from 'node:fs';
+import { encodeCompletion, encodePrompt } from '../model/prompt.js';
+import { ModelSourceSchema } from '../model/source.js';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
-import { makeDrillPairs, makeSftPairs, readSftJsonl } from '../data/index.js';
+import { makeDrillPairs, makeSftPairs, makeTradeoffSftPairs, readSftFile } from '../data/index.js';
 import type { SeqBatch } from '../model/objective.js';
 import { OptimSchema } from '../trainer/optimSchema.js';
 import { MetricsLog, Progress } from '../trainer/metrics.js';
 import { PolicyRuntime } from '../trainer/runtime.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Rng, type RngState } from '../util/rng.js';
+import { withRunFolder } from '../util/runFolder.js';
+import { resumeHint, stopRequested } from '../util/signals.js';
 
 /**
  * Supervised fine-tuning on prompt/completion pairs with the loss on completion tokens only
@@ -20,17 +24,12 @@ export const SftConfigSchema = z
   .object({
     seed: z.number().int().default(0).describe('Seed for init, data order and the synthetic data.'),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto'),
+    native: z.enum(['auto', 'on', 'off']).nullable().default(null).describe('Matrix products on the OpenBLAS addon when the backend is wasm: auto (if built), on (error if not), off; null = LACONIC_NATIVE, else auto. The CLI --native wins.'),
     workers: z.number().int().nonnegative().nullable().default(null).describe('Data-parallel worker threads besides the main one (null = cores - 1 on wasm/cpu, 0 on GPU backends).'),
-    model: z
-      .object({
-        checkpoint: z.string().nullable().default(null).describe('Start from this checkpoint (else a fresh model from init).'),
-        init: z.record(z.string(), z.unknown()).nullable().default(null).describe('Model config of a fresh model (see src/model/config.ts).'),
-      })
-      .strict()
-      .prefault({}),
+    model: ModelSourceSchema.prefault({}).describe('Start from a laconic checkpoint, a Hugging Face folder (hf, optionally lora), or a fresh model (init).'),
     data: z
       .object({
-        file: z.string().nullable().default(null).describe('JSONL of {"prompt", "completion"} lines; null = the built-in synthetic mix.'),
+        file: z.string().nullable().default(null).describe('JSONL in a TRL format ({"prompt", "completion"}, conversational, or {"messages"}); null = the built-in synthetic mix.'),
         count: z.number().int().positive().default(20000).describe('Synthetic problems to generate.'),
         mix: z.record(z.string(), z.number()).nullable().default(null).describe('Synthetic style mix, e.g. {verbose: 0.4, medium: 0.3, concise: 0.3}.'),
         levels: z.array(z.number().int()).nullable().default(null).describe('Synthetic difficulty levels (null = all).'),
@@ -41,6 +40,7 @@ export const SftConfigSchema = z
           .default(0)
           .describe('Fact-drill examples added to the synthetic problems (src/data/synthetic/drill.ts); 0 = none.'),
         drill_facts: z.number().int().positive().default(24).describe('Table facts per drill example.'),
+        variant: z.enum(['styles', 'tradeoff']).default('styles').describe("Built-in synthetic data: 'styles' (the shipped task's verbose/medium/concise mix) or 'tradeoff' (synthetic_tradeoff: the first k of n steps, src/data/synthetic/tradeoffSft.ts)."),
       })
       .strict()
       .prefault({}),
@@ -77,6 +77,8 @@ export interface SftOptions {
   quiet?: boolean;
   /** Stop after this many steps in this process (tests simulate a crash with it). */
   stopAfter?: number;
+  /** Start over in a folder that holds another run or files laconic did not write (src/util/runFolder.ts). */
+  force?: boolean;
 }
 
 interface Example {
@@ -85,12 +87,17 @@ interface Example {
 }
 
 export async function runSft(cfg: SftConfig, opts: SftOptions): Promise<{ steps: number; metrics: Array<Record<string, number>> }> {
+  // One writer per run folder, nothing overwritten unasked, nothing left behind when refused.
+  return withRunFolder(opts.outDir, { kind: 'sft', config: cfg, resume: opts.resume, force: opts.force }, () => runSftLocked(cfg, opts));
+}
+
+async function runSftLocked(cfg: SftConfig, opts: SftOptions): Promise<{ steps: number; metrics: Array<Record<string, number>> }> {
   if (cfg.data.drill_count > 0 && cfg.data.file) throw new Error('data.drill_count: drills go with the built-in synthetic data, not with data.file');
   const outDir = path.resolve(opts.outDir);
   fs.mkdirSync(outDir, { recursive: true });
   writeJsonAtomic(path.join(outDir, 'config.resolved.json'), cfg);
   const runtime = await PolicyRuntime.open(
-    { seed: cfg.seed, backend: cfg.backend, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: false, workers: cfg.workers },
+    { seed: cfg.seed, backend: cfg.backend, native: cfg.native, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: false, workers: cfg.workers },
     { outDir, resume: opts.resume ?? true, configDir: opts.configDir },
   );
   const say = (m: string) => {
@@ -99,13 +106,15 @@ export async function runSft(cfg: SftConfig, opts: SftOptions): Promise<{ steps:
   say(`laconic sft: backend ${runtime.backend}; policy ${runtime.describe()}`);
 
   const pairs = cfg.data.file
-    ? readSftJsonl(path.resolve(opts.configDir ?? '.', cfg.data.file))
-    : makeSftPairs({ seed: cfg.seed, count: cfg.data.count, split: 'train', ...(cfg.data.mix ? { mix: cfg.data.mix } : {}), ...(cfg.data.levels ? { levels: cfg.data.levels } : {}) } as never);
+    ? readSftFile(path.resolve(opts.configDir ?? '.', cfg.data.file))
+    : cfg.data.variant === 'tradeoff'
+      ? makeTradeoffSftPairs({ seed: cfg.seed, count: cfg.data.count, split: 'train', ...(cfg.data.levels ? { levels: cfg.data.levels } : {}) })
+      : makeSftPairs({ seed: cfg.seed, count: cfg.data.count, split: 'train', ...(cfg.data.mix ? { mix: cfg.data.mix } : {}), ...(cfg.data.levels ? { levels: cfg.data.levels } : {}) } as never);
   const drills = makeDrillPairs({ seed: cfg.seed, count: cfg.data.drill_count, facts: cfg.data.drill_facts });
   const tok = runtime.tokenizer;
   const examples: Example[] = [...pairs, ...drills].map((p, i) => {
-    const prompt = [tok.bos, ...tok.encode(p.prompt)];
-    const completion = [...tok.encode(p.completion), tok.eos];
+    const prompt = encodePrompt(tok, p.prompt);
+    const completion = [...encodeCompletion(tok, p.completion), tok.eos];
     const tokens = [...prompt, ...completion];
     if (tokens.length > runtime.contextLength) {
       throw new Error(`sft data example ${i + 1}: ${tokens.length} tokens exceed the model context of ${runtime.contextLength}`);
@@ -164,6 +173,11 @@ export async function runSft(cfg: SftConfig, opts: SftOptions): Promise<{ steps:
     progress?.update(state.step, `loss ${r.loss.toFixed(4)} ${Math.round(row.tokens_per_s)} tok/s`);
     const every = cfg.train.checkpoint_every;
     if (state.step === cfg.train.steps || (every > 0 && state.step % every === 0)) await runtime.save(state);
+    if (stopRequested() && state.step < cfg.train.steps) {
+      await runtime.save(state); // Ctrl-C / SIGTERM: the step is finished, keep it (src/util/signals.ts)
+      say(resumeHint('sft', outDir, state.step));
+      break;
+    }
   }
   progress?.done();
   if (state.step >= cfg.train.steps) {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDone, lastMetrics, RUN_FILES, writeFailure, writeRunInfo, type RunInfo } from './rundir.js';
+import { EXIT_INTERRUPTED } from '../util/signals.js';
 import { spawnGuarded, type GuardedProcess, type TrainCommandFactory } from './spawn.js';
 
 /**
@@ -79,6 +80,11 @@ export async function runOne(run: PreparedRun, cb: RunCallbacks, opts: RunOneOpt
   let info: RunInfo;
   if (code === 0 && isDone(run.dir)) {
     info = { ...base, status: 'done' };
+  } else if (code === EXIT_INTERRUPTED) {
+    // Stopped by a signal after writing its checkpoint: not a failure; the next sweep resumes it.
+    info = { ...base, status: 'failed', error: 'interrupted' };
+    cb.onFinish(run.name, info);
+    return info;
   } else {
     const error =
       code === 0

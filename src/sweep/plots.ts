@@ -24,16 +24,15 @@ export function paretoSpec(runs: readonly RunResult[], title: string): TopLevelS
   const values = runs
     .filter((r) => r.status === 'done' && r.accuracy !== null && r.mean_length !== null)
     .map((r) => ({ run: r.name, scheme: r.scheme, accuracy: r.accuracy, mean_length: r.mean_length, frontier: r.pareto, seed: r.seed }));
-  // Both axes start at 0: a length or an accuracy is read against zero, and a frontier squeezed into a
-  // zoomed-in window exaggerates differences. The accuracy axis keeps some height when all runs score ~0.
-  const maxAcc = Math.max(0, ...values.map((v) => v.accuracy ?? 0));
-  const x = { field: 'mean_length', type: 'quantitative' as const, title: 'mean length (tokens)', scale: { zero: true, nice: true } };
+  // Scaled to the points (with a margin), so runs that differ by a few tokens or points stay apart
+  // instead of collapsing into one corner of a plot that starts at zero.
+  const x = { field: 'mean_length', type: 'quantitative' as const, title: 'mean length (tokens)', scale: { domain: paddedDomain(values.map((v) => v.mean_length!)), nice: false } };
   const y = {
     field: 'accuracy',
     type: 'quantitative' as const,
     title: 'accuracy',
     axis: { format: '.0%' },
-    scale: { domain: [0, Math.min(1, Math.max(0.1, maxAcc * 1.1))], nice: true },
+    scale: { domain: paddedDomain(values.map((v) => v.accuracy!), [0, 1]), nice: false },
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -73,6 +72,19 @@ export function paretoSpec(runs: readonly RunResult[], title: string): TopLevelS
   };
 }
 
+/**
+ * [min, max] of `xs` widened by 8% of the range on each side (a lone value gets ±5% of itself, at least
+ * ±0.01), clamped to `bounds`; [0, 1] with no points.
+ */
+export function paddedDomain(xs: readonly number[], bounds: [number, number] = [-Infinity, Infinity]): [number, number] {
+  const v = xs.filter(Number.isFinite);
+  if (v.length === 0) return [0, 1];
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  const pad = hi > lo ? (hi - lo) * 0.08 : Math.max(Math.abs(lo) * 0.05, 0.01);
+  return [Math.max(bounds[0], lo - pad), Math.min(bounds[1], hi + pad)];
+}
+
 export function curvesSpec(runs: readonly RunResult[], title: string): TopLevelSpec {
   const values = runs.flatMap((r) => r.curve.map((c) => ({ run: r.name, scheme: r.scheme, step: c.step, length_mean: c.length_mean, accuracy: c.accuracy })));
   // Beyond 20 runs a legend of run names is unreadable (and colours repeat): colour by scheme, one line per run.
@@ -80,16 +92,27 @@ export function curvesSpec(runs: readonly RunResult[], title: string): TopLevelS
   const color = many
     ? { field: 'scheme', type: 'nominal' as const, title: 'scheme' }
     : { field: 'run', type: 'nominal' as const, title: 'run', scale: { scheme: runs.length > 10 ? 'tableau20' : 'tableau10' } };
+  // Runs with the same curve would hide one another: each run also gets its own dash pattern and
+  // marker shape, so overlapping lines stay distinguishable (and readable in greyscale).
+  const byRun = !many;
+  const encoding = (field: string, yTitle: string, format?: string) => ({
+    x: { field: 'step', type: 'quantitative' as const, title: 'training step', axis: { tickMinStep: 1, format: 'd' } },
+    y: { field, type: 'quantitative' as const, title: yTitle, ...(format ? { axis: { format } } : {}), scale: { zero: false } },
+    color,
+    detail: { field: 'run', type: 'nominal' as const },
+  });
   const panel = (field: string, yTitle: string, format?: string) => ({
     width: 340,
     height: 240,
-    mark: { type: 'line' as const, strokeWidth: 1.6, opacity: many ? 0.6 : 0.9, point: !many && values.length < 400 ? { size: 18 } : false },
-    encoding: {
-      x: { field: 'step', type: 'quantitative' as const, title: 'training step', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field, type: 'quantitative' as const, title: yTitle, ...(format ? { axis: { format } } : {}), scale: { zero: false } },
-      color,
-      detail: { field: 'run', type: 'nominal' as const },
-    },
+    layer: [
+      {
+        mark: { type: 'line' as const, strokeWidth: 1.6, opacity: many ? 0.6 : 0.85 },
+        encoding: { ...encoding(field, yTitle, format), ...(byRun ? { strokeDash: { field: 'run', type: 'nominal' as const, title: 'run' } } : {}) },
+      },
+      ...(byRun && values.length < 400
+        ? [{ mark: { type: 'point' as const, size: 30, filled: false, opacity: 0.9 }, encoding: { ...encoding(field, yTitle, format), shape: { field: 'run', type: 'nominal' as const, title: 'run' } } }]
+        : []),
+    ],
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',

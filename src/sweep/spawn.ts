@@ -8,8 +8,13 @@ import { packageRoot, workerEntry } from '../util/paths.js';
  * when that process is SIGKILLed (a killed worker's run is retried elsewhere; a second copy still
  * writing would be wrong and would eat the CPU). Node cannot ask the kernel for a parent-death signal,
  * so every run goes through a small guard: a `node -e` process that starts the run in its own process
- * group, watches its stdin pipe from us, and kills the group when that pipe closes, which happens
+ * group, watches its stdin pipe from us, and stops the group when that pipe closes, which happens
  * however we die.
+ *
+ * Stopping is two-stage, like Ctrl-C on a run: the first request (SIGTERM to the guard, or the pipe
+ * closing) sends the run SIGTERM, so it finishes its step and writes a checkpoint; SIGKILL follows
+ * after a grace period (LACONIC_GUARD_GRACE_MS, default 60 s) or at once on a second request. The guard
+ * ignores SIGINT: a terminal's Ctrl-C reaches the sweep or worker, which decides what to stop.
  */
 const GUARD = `
 const { spawn } = require('node:child_process');
@@ -19,16 +24,16 @@ const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], detach
 let stopping = false;
 const kill = (sig) => { try { process.kill(-child.pid, sig); } catch {} };
 const stop = () => {
-  if (stopping) return;
+  if (stopping) return kill('SIGKILL');
   stopping = true;
   kill('SIGTERM');
-  setTimeout(() => kill('SIGKILL'), Number(process.env.LACONIC_GUARD_GRACE_MS || 3000));
+  setTimeout(() => kill('SIGKILL'), Number(process.env.LACONIC_GUARD_GRACE_MS || 60000));
 };
 process.stdin.on('end', stop);
 process.stdin.on('error', stop);
 process.stdin.resume();
 process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+process.on('SIGINT', () => {});
 process.on('SIGHUP', stop);
 child.on('error', (e) => { console.error('laconic: cannot start ' + cmd + ': ' + e.message); process.exit(127); });
 child.on('exit', (code, sig) => {
@@ -64,7 +69,7 @@ export interface GuardedProcess {
   child: ChildProcess;
   /** Resolves when the run exits (never rejects). */
   done: Promise<{ code: number | null; stderrTail: string }>;
-  /** Ask the run to stop (SIGTERM, then SIGKILL after a grace period). */
+  /** Ask the run to stop: the first call lets it finish its step and checkpoint (SIGTERM), a second kills it. */
   stop(): void;
 }
 
@@ -106,7 +111,7 @@ export function spawnGuarded(cmd: TrainCommand, opts: SpawnOptions = {}): Guarde
     child,
     done,
     stop() {
-      child.stdin!.end();
+      child.kill('SIGTERM');
     },
   };
 }

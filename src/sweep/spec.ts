@@ -6,6 +6,7 @@ import { TrainConfigSchema, type TrainConfig } from '../trainer/config.js';
 import { getDotted, setDotted, splitKey } from './dotted.js';
 import { shaperRegistry } from './registry.js';
 import { packageRoot } from '../util/paths.js';
+import { knownKeysAt, nearestKey } from '../util/schemaDoc.js';
 
 /**
  * A sweep file names a base training config and the settings to vary. Runs are the product of the
@@ -235,14 +236,15 @@ function cartesian(grid: Record<string, unknown[]>): Record<string, unknown>[] {
 }
 
 /** Zod issues as "field PATH: message" lines, naming the sweep key that set the field when one did. */
-function issueLines(issues: readonly z.core.$ZodIssue[], prefix: string, origins: Map<string, string>): string[] {
+function issueLines(issues: readonly z.core.$ZodIssue[], prefix: string, origins: Map<string, string>, schema?: z.ZodType): string[] {
   const out: string[] = [];
   for (const i of issues) {
     const base = i.path.map(String);
     const fields =
       i.code === 'unrecognized_keys' ? (i as { keys: string[] }).keys.map((k) => [...base, k].join('.')) : [base.length ? base.join('.') : '(top level)'];
     for (const f of fields) {
-      const msg = i.code === 'unrecognized_keys' ? 'unknown field' : i.message;
+      const near = i.code === 'unrecognized_keys' && schema ? nearestKey(f.split('.').pop()!, knownKeysAt(schema, i.path)) : null;
+      const msg = i.code === 'unrecognized_keys' ? `unknown field${near ? ` (did you mean "${near}"?)` : ''}` : i.message;
       out.push(`${prefix}field "${f}": ${msg}${originNote(f, origins)}`);
     }
   }
@@ -311,7 +313,7 @@ export interface PlanOptions {
 /** Expand a parsed sweep spec into validated runs. Throws a SweepSpecError listing every problem. */
 export function planSweep(rawSpec: unknown, opts: PlanOptions): SweepPlan {
   const parsed = SweepSpecSchema.safeParse(rawSpec);
-  if (!parsed.success) throw new SweepSpecError(opts.source, issueLines(parsed.error.issues, '', new Map()));
+  if (!parsed.success) throw new SweepSpecError(opts.source, issueLines(parsed.error.issues, '', new Map(), SweepSpecSchema));
   const spec = parsed.data;
 
   let baseRaw: Record<string, unknown>;
@@ -406,7 +408,7 @@ export function planSweep(rawSpec: unknown, opts: PlanOptions): SweepPlan {
 
       const res = TrainConfigSchema.safeParse(a.raw);
       if (!res.success) {
-        problems.push(...issueLines(res.error.issues, prefix, a.origins));
+        problems.push(...issueLines(res.error.issues, prefix, a.origins, TrainConfigSchema));
         return;
       }
       const config = res.data;

@@ -27,6 +27,7 @@ export type AdvantageFn = (
 const registry = new Map<string, AdvantageFn>();
 
 export function registerAdvantage(name: string, fn: AdvantageFn): void {
+  if (registry.has(name)) throw new Error(`advantage estimator "${name}" is already registered`);
   registry.set(name, fn);
 }
 
@@ -188,12 +189,52 @@ export const identity: AdvantageFn = (rewards, groups, lengths) => {
   return rewards.slice();
 };
 
+/**
+ * OPO — On-Policy RL with Optimal reward baseline (arXiv 2505.23585; verl `compute_opo_outcome_advantage`):
+ * the baseline is the length-weighted group mean b = Σ L_j r_j / Σ L_j, the variance-minimising
+ * baseline when the gradient's norm grows with the answer's length; A_i = r_i − b. A group of one has
+ * baseline 0. A group whose lengths are all 0 (every answer masked out) falls back to the plain mean.
+ */
+export const opo: AdvantageFn = (rewards, groups, lengths) => {
+  check('opo', rewards, groups, lengths);
+  const out = rewards.slice();
+  for (const idx of byGroup(groups)) {
+    if (idx.length < 2) continue;
+    const L = idx.reduce((a, i) => a + lengths[i]!, 0);
+    const b = L > 0 ? idx.reduce((a, i) => a + lengths[i]! * rewards[i]!, 0) / L : meanOf(idx.map((i) => rewards[i]!));
+    for (const i of idx) out[i] = rewards[i]! - b;
+  }
+  return out;
+};
+
+/**
+ * Pass@k training (verl `compute_grpo_passk_outcome_advantage`, arXiv 2508.10751): only the best answer
+ * of each group learns, with advantage (r_max − r_second)/(std_g + eps) (eps 1e-6, std Bessel-corrected,
+ * verl's norm_adv_by_std_in_grpo = true); every other answer gets 0. Ties for the best go to the first
+ * in batch order (so a tie gives 0 advantage). Like verl, a group of one is an error.
+ */
+export const grpoPassk: AdvantageFn = (rewards, groups, lengths, opts = {}) => {
+  check('grpo_passk', rewards, groups, lengths);
+  const eps = opts.eps ?? 1e-6;
+  const out = new Array<number>(rewards.length).fill(0);
+  for (const idx of byGroup(groups)) {
+    if (idx.length < 2) throw new Error(`grpo_passk: pass@k needs at least 2 samples per group (group ${String(groups[idx[0]!])} has ${idx.length})`);
+    const sorted = [...idx].sort((a, b) => rewards[b]! - rewards[a]! || a - b);
+    const best = sorted[0]!;
+    const xs = idx.map((i) => rewards[i]!);
+    out[best] = (rewards[best]! - rewards[sorted[1]!]!) / (stdOf(xs) + eps);
+  }
+  return out;
+};
+
 registerAdvantage('grpo', grpo);
 registerAdvantage('dr_grpo', drGrpo);
 registerAdvantage('batch_std', batchStd);
 registerAdvantage('reinforce_pp_baseline', reinforcePpBaseline);
 registerAdvantage('rloo', rloo);
 registerAdvantage('identity', identity);
+registerAdvantage('opo', opo);
+registerAdvantage('grpo_passk', grpoPassk);
 
 // The config schemas enumerate ADVANTAGE_NAMES; keep them and the registry in step.
 for (const n of ADVANTAGE_NAMES) {

@@ -1,4 +1,5 @@
 import { loadDataset } from '../data/index.js';
+import { encodePrompt, stopTokens } from '../model/prompt.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import type { Policy } from '../model/policy.js';
 import type { Problem } from '../types.js';
@@ -19,13 +20,13 @@ export async function evalPolicy(
   try {
     return await evaluate(
       policy,
-      { encode: (t: string) => [tok.bos, ...tok.encode(t)], decode: (ids: number[]) => tok.decode(ids.filter((t) => t < tok.vocabSize)) },
+      { encode: (t: string) => encodePrompt(tok, t), decode: (ids: number[]) => tok.decode(ids.filter((t) => t < tok.vocabSize)) },
       problems,
       {
         budget: opts.budget,
         samples: opts.samples ?? 1,
         pool,
-        stopTokens: [tok.eos],
+        stopTokens: stopTokens(tok),
         seed: opts.seed ?? 0,
         batchSize: 64,
         dataset: opts.dataset,

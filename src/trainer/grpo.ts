@@ -1,19 +1,31 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkChain, checkSteps, isSyntheticProblem, loadDataset } from '../data/index.js';
-import { getObjective, type SeqBatch } from '../model/objective.js';
-import type { Problem, ScoredRollout, ShaperSample } from '../types.js';
+import { loadDataset } from '../data/index.js';
+import type { Problem, ScoredRollout } from '../types.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { withRunFolder } from '../util/runFolder.js';
+import { resumeHint, stopRequested } from '../util/signals.js';
 import { VerifierPool } from '../../verifiers/pool.js';
-import { combine, initStates, pipelineBudget, resolveSpecs, restoreStates, type ResolvedRewardSpec } from '../../rewards/pipeline.js';
+import { combine, initStates, pipelineBudget, pipelinePromptSuffix, resolveSpecs, restoreStates } from '../../rewards/pipeline.js';
 import type { ShaperContext } from '../../rewards/types.js';
 import { computeAdvantages } from './advantages.js';
 import type { TrainConfig } from './config.js';
-import { lengthStats, mean, MetricsLog, Progress, std } from './metrics.js';
+import { mean, MetricsLog, Progress } from './metrics.js';
+import { buildBatch, fullSequence, isMasked, objectiveFor } from './batch.js';
+import { filteredAdvantages } from './groupFilter.js';
+import { applyKlInReward, updateKlCoef } from './klReward.js';
+import { optimizerStepsPerRun, ppoUpdate } from './ppoUpdate.js';
+import { presetDifferences } from './presetConfig.js';
+import { hasVariance, nextProblems, sampleAndVerify, toShaperSample, validStepFraction } from './rollouts.js';
+import { stepMetrics } from './stepMetrics.js';
+import { validateGrpoConfig } from './validate.js';
 import { PolicyRuntime } from './runtime.js';
+import { constrainedWeights, constraintMetrics, updateConstraints, type ConstraintState } from './constraints.js';
 import { evalPolicy, heldOutProblems } from './evalPolicy.js';
 import './objectives/index.js';
+
+export { validateGrpoConfig };
 
 /**
  * The GRPO loop: sample a group of answers per problem, verify them in the thread pool, shape rewards,
@@ -39,6 +51,8 @@ export interface GrpoOptions {
   quiet?: boolean;
   /** Directory the config came from, to resolve a relative checkpoint path. */
   configDir?: string;
+  /** Start over in a folder that holds another run or files laconic did not write (src/util/runFolder.ts). */
+  force?: boolean;
 }
 
 /** Everything besides weights and optimizer that a resumed run needs to continue bit-for-bit. */
@@ -51,6 +65,10 @@ export interface GrpoState {
   order: number[];
   rewardStates: unknown[];
   samplesSeen: number;
+  /** kl_in_reward's current β (the adaptive controller moves it); absent in runs saved before it existed. */
+  klCoef?: number;
+  /** Lagrange multipliers of cfg.constraints (constrained RLHF). */
+  constraints?: ConstraintState[];
 }
 
 interface StepData {
@@ -64,45 +82,6 @@ export interface GrpoResult {
   steps: number;
   metrics: Array<Record<string, number>>;
   finished: boolean;
-}
-
-/**
- * Checks that need no model: combinations the objectives cannot honour, and presets that disagree with
- * the config. Each error names the field.
- */
-export function validateGrpoConfig(cfg: TrainConfig, specs: ResolvedRewardSpec[]): void {
-  getObjectiveNamed(cfg.objective);
-  for (const spec of specs) {
-    // A shaper whose paper needs its own objective (drpo) is meaningless under ppo_clip: its reward is
-    // plain 0/1 and the length preference lives in the objective.
-    const want = spec.shaper.preset?.objective;
-    if (want && want !== 'ppo_clip' && want !== cfg.objective) {
-      throw new Error(
-        `objective: the "${spec.name}" shaper is trained with objective "${want}" (configs/presets/${spec.name}.yaml), ` +
-          `but the config says "${cfg.objective}"; set objective: ${want} or use the preset`,
-      );
-    }
-  }
-  if (cfg.objective === 'drpo') {
-    // DRPO normalises by every question of the batch, including those without both a correct and a
-    // wrong answer; dropping such groups (dynamic sampling) would change its normaliser.
-    if (cfg.dynamic_sampling !== 'off') throw new Error('dynamic_sampling: must be "off" with objective drpo (DRPO counts every question in its normaliser)');
-    if (cfg.backend === 'webgpu') {
-      throw new Error("backend: objective drpo reads the micro-batch's KL inside its loss, which webgpu cannot do synchronously; use wasm, cpu or tensorflow");
-    }
-    if (cfg.mask_truncated_completions) throw new Error('mask_truncated_completions: not supported with objective drpo (a masked answer would score log-likelihood 0, the best possible)');
-  }
-  if (cfg.train.valid_step_reward !== 0 && cfg.reward_combine === 'normalize_then_sum') {
-    throw new Error('train.valid_step_reward: cannot be added to normalize_then_sum rewards (they are already advantages)');
-  }
-}
-
-function getObjectiveNamed(name: string): void {
-  try {
-    getObjective(name);
-  } catch (e) {
-    throw new Error(`objective: ${(e as Error).message}`);
-  }
 }
 
 /** Fields that must not change when a run resumes (they define the data and the rewards it was trained on). */
@@ -120,6 +99,11 @@ function checkResumeCompatible(outDir: string, cfg: TrainConfig): void {
 }
 
 export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoResult> {
+  // One writer per run folder, nothing overwritten unasked, nothing left behind when refused.
+  return withRunFolder(opts.outDir, { kind: 'train', config: cfg, resume: opts.resume, force: opts.force }, () => runGrpoLocked(cfg, opts));
+}
+
+async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoResult> {
   const outDir = path.resolve(opts.outDir);
   fs.mkdirSync(outDir, { recursive: true });
   const specs = resolveSpecs(cfg.rewards);
@@ -143,9 +127,9 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
     }
   }
   writeJsonAtomic(path.join(outDir, 'config.resolved.json'), cfg);
-  const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
+  const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'), { tensorboard: cfg.logging.includes('tensorboard') });
   const runtime = await PolicyRuntime.open(
-    { seed: cfg.seed, backend: cfg.backend, model: cfg.model, optim: cfg.optim, totalSteps: cfg.train.steps, needsReference: cfg.kl_coef > 0, workers: cfg.workers },
+    { seed: cfg.seed, backend: cfg.backend, native: cfg.native, model: cfg.model, optim: cfg.optim, totalSteps: optimizerStepsPerRun(cfg), needsReference: cfg.kl_coef > 0 || cfg.kl_in_reward.coef > 0, workers: cfg.workers },
     { outDir, resume, configDir: opts.configDir },
   );
   const say = (msg: string) => {
@@ -153,6 +137,8 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
   };
   runtime.warn = say;
   say(`laconic: backend ${runtime.backend}; policy ${runtime.describe()}`);
+  // A shaper used without its paper's preset trains, but each setting that differs is said.
+  for (const line of presetDifferences(cfg, specs)) say(`laconic: ${line}`);
   let state: GrpoState;
   try {
     runtime.checkBudget(cfg.rollout.max_new_tokens, 'rollout.max_new_tokens');
@@ -175,6 +161,7 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
         order: rng.shuffle(problems.map((_, i) => i)),
         rewardStates: initStates(specs),
         samplesSeen: 0,
+        klCoef: cfg.kl_in_reward.coef,
       };
       state.rng = rng.state();
     }
@@ -183,10 +170,11 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
     throw e;
   }
   const rng = Rng.fromState(state.rng);
-  const pool = new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms });
+  const pool = new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms, verify: { mode: cfg.verifier.mode } });
   const progress = opts.quiet ? null : new Progress('grpo', cfg.train.steps);
   const rows: Array<Record<string, number>> = [];
   let ranThisProcess = 0;
+  let zeroAdvantageSaid = false;
 
   try {
     while (state.step < cfg.train.steps) {
@@ -209,7 +197,9 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
         const batchProblems = nextProblems(state, problems, want, rng);
         // Per-problem budgets (difficulty-aware DLER tightens the budget on problems the policy has mastered).
         const budgets = batchProblems.map((p) => pipelineBudget(specs, state.rewardStates, { ...ctx, problemId: p.id }));
-        const scored = await sampleAndVerify(runtime, pool, batchProblems, budgets, cfg, rng, timing, groupsSampled);
+        // [shaper prompt suffix] e.g. L1's "Think for N tokens." (rewards/l1.ts): sampled with the suffixed prompt.
+        const prompted = batchProblems.map((p) => ({ ...p, prompt: p.prompt + pipelinePromptSuffix(specs, state.rewardStates, { ...ctx, problemId: p.id }) }));
+        const scored = await sampleAndVerify(runtime, pool, prompted, budgets, cfg, rng, timing, groupsSampled);
         groupsSampled += batchProblems.length;
         all.push(...scored);
         rounds++;
@@ -231,52 +221,79 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
           }
         }
       }
-      if (kept.rollouts.length === 0) {
-        // Every group had zero variance even after resampling: nothing to learn from this step. Keep the
-        // last round so the step still trains on the KL term and logs honestly.
-        const lastGroups = new Set(all.slice(-want * cfg.rollout.group_size).map((r) => r.group));
-        kept.rollouts = all.filter((r) => lastGroups.has(r.group));
-        kept.problems = [...new Map(kept.rollouts.map((r) => [r.problemId, problems.find((p) => p.id === r.problemId)!])).values()];
+      // --- dynamic sampling out of rounds: verl raises; never train on all-zero advantages silently ---
+      let skipUpdate = false;
+      if (cfg.dynamic_sampling !== 'off' && kept.problems.length < want) {
+        const what = `dynamic sampling found ${kept.problems.length} of ${want} groups with variance in ${rounds} round${rounds > 1 ? 's' : ''}`;
+        if (cfg.dynamic_sampling_exhausted === 'error') {
+          throw new Error(`step ${state.step + 1}: ${what}; raise dynamic_sampling_max_batches or set dynamic_sampling_exhausted: train_partial | skip_step`);
+        }
+        skipUpdate = cfg.dynamic_sampling_exhausted === 'skip_step' || kept.rollouts.length === 0;
+        say(`laconic: step ${state.step + 1}: ${what}; ${skipUpdate ? 'no update this step' : `training on those ${kept.problems.length}`}`);
+        if (kept.rollouts.length === 0) {
+          // Nothing kept: the step is logged over everything sampled, and not trained on.
+          kept.rollouts = all;
+          kept.problems = [...new Map(all.map((r) => [r.problemId, problems.find((p) => p.id === r.problemId)!])).values()];
+        }
       }
 
       // --- rewards: the kept batch is scored with the pre-step state; the state then learns from
       // every group sampled this step (HAPO's history should see all-correct groups too). ------------
       const keptSamples = kept.rollouts.map(toShaperSample);
-      const combined = combine(specs, keptSamples, state.rewardStates, ctx, cfg.reward_combine);
+      // constrained RLHF: Lagrange multipliers added to reward weights (src/trainer/constraints.ts)
+      const combined = combine(constrainedWeights(specs, cfg.constraints, state.constraints), keptSamples, state.rewardStates, ctx, cfg.reward_combine);
       const nextStates = all.length === kept.rollouts.length ? combined.states : combine(specs, all.map(toShaperSample), state.rewardStates, ctx, cfg.reward_combine).states;
       let rewards = combined.rewards;
       if (cfg.train.valid_step_reward !== 0) {
         const byId = new Map(kept.problems.map((p) => [p.id, p]));
         rewards = rewards.map((r, i) => r + cfg.train.valid_step_reward * validStepFraction(kept.rollouts[i]!.text, byId.get(kept.rollouts[i]!.problemId)));
       }
-      const advantageName = combined.normalized ? 'identity' : cfg.advantage;
-      const advantages = computeAdvantages(
-        advantageName,
-        rewards,
-        kept.rollouts.map((r) => r.group),
-        kept.rollouts.map((r) => Math.max(r.length, 1)),
-      );
-
-      // --- update ---------------------------------------------------------------------------------
-      const tTrain = performance.now();
-      const batch = buildBatch(runtime, kept.rollouts, kept.problems, advantages, cfg);
-      if (cfg.kl_coef > 0) {
-        const ref = await runtime.referenceLogprobs(batch.tokens);
-        batch.perToken!.refLogprobs = ref;
+      // --- reference logprobs at the sampling temperature: the KL loss term and/or KL in the reward ---
+      const T = cfg.rollout.temperature;
+      const needRef = !skipUpdate && (cfg.kl_coef > 0 || cfg.kl_in_reward.coef > 0);
+      const ref = needRef ? await runtime.referenceLogprobs(kept.rollouts.map(fullSequence), T) : undefined;
+      const extraRow: Record<string, number> = {};
+      if (ref && cfg.kl_in_reward.coef > 0) {
+        const beta = state.klCoef ?? cfg.kl_in_reward.coef;
+        const P = (i: number) => ref[i]!.length - kept.rollouts[i]!.tokens.length;
+        const k = applyKlInReward(rewards, kept.rollouts.map((r) => r.logprobs), kept.rollouts.map((_, i) => ref[i]!.slice(P(i))), beta, cfg.kl_in_reward.type);
+        rewards = k.rewards;
+        Object.assign(extraRow, { kl_in_reward_coef: beta, kl_in_reward_mean: k.meanKl });
+        state.klCoef = updateKlCoef(beta, cfg.kl_in_reward, k.meanKl, rewards.length);
       }
-      const objective = objectiveFor(cfg, budget);
-      let trainOut = { loss: 0, stats: {} as Record<string, number>, gradNorm: 0, lr: 0 };
-      for (let it = 0; it < cfg.num_iterations; it++) {
+
+      // --- advantages (masked completions weigh nothing in RF++'s whitening; GFPO keeps k per group) ---
+      const advantageName = combined.normalized ? 'identity' : cfg.advantage;
+      const groupIds = kept.rollouts.map((r) => r.group);
+      const advLengths = kept.rollouts.map((r) => (isMasked(cfg, r) ? 0 : Math.max(r.length, 1)));
+      const trainable = kept.rollouts.some((r) => !isMasked(cfg, r));
+      if (!trainable) skipUpdate = true;
+      const estimate = (idx: number[]) => computeAdvantages(advantageName, idx.map((i) => rewards[i]!), idx.map((i) => groupIds[i]!), idx.map((i) => advLengths[i]!));
+      let advantages = new Array<number>(rewards.length).fill(0);
+      if (trainable && cfg.group_filter.keep !== null) {
+        const f = filteredAdvantages(groupIds, kept.rollouts.map((r) => r.length), rewards, cfg.group_filter.keep, cfg.group_filter.metric, estimate);
+        advantages = f.advantages;
+        extraRow.group_filter_kept_length_mean = mean([...f.kept].map((i) => kept.rollouts[i]!.length));
+      } else if (trainable) {
+        advantages = estimate(kept.rollouts.map((_, i) => i));
+      }
+      const zeroAdvantage = !skipUpdate && advantages.every((a) => a === 0);
+      if (zeroAdvantage && !zeroAdvantageSaid) {
+        zeroAdvantageSaid = true;
+        say(`laconic: step ${state.step + 1}: every advantage is 0 (no group has reward variance); the update moves only the KL and entropy terms (counted in zero_advantage_batch)`);
+      }
+
+      // --- update: mini-batches of whole groups, one optimizer step each ---------------------------
+      const tTrain = performance.now();
+      let trainOut = { loss: 0, stats: {} as Record<string, number>, gradNorm: 0, lr: runtime.optimizer.lastLr, optimizerSteps: 0 };
+      if (!skipUpdate) {
+        const batch = buildBatch(kept.rollouts, advantages, cfg, cfg.kl_coef > 0 ? ref : undefined);
+        const objective = objectiveFor(cfg, budget);
         try {
-          trainOut = await runtime.trainStep(batch, objective, cfg.optim.micro_batch_size);
+          trainOut = await ppoUpdate(batch, { groupsPerStep: cfg.ppo_mini_batch_size, iterations: cfg.num_iterations, rng }, (b) => runtime.trainStep(b, objective, cfg.optim.micro_batch_size));
         } catch (e) {
           // The optimizer refuses a non-finite gradient before touching the weights; say which step.
-          throw new Error(`step ${state.step + 1}: ${(e as Error).message} (the last checkpoint is untouched)`);
-        }
-        for (const [k, v] of Object.entries({ loss: trainOut.loss, grad_norm: trainOut.gradNorm, ...trainOut.stats })) {
-          if (!Number.isFinite(v)) {
-            throw new Error(`step ${state.step + 1}: metric "${k}" is ${v}; stopping (the last checkpoint is untouched)`);
-          }
+          throw new Error(`step ${state.step + 1}: ${(e as Error).message}; stopping (the last checkpoint is untouched)`);
         }
       }
       timing.train = (performance.now() - tTrain) / 1000;
@@ -294,11 +311,17 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
         rounds,
         wall: (performance.now() - t0) / 1000,
         sampledTokens: all.reduce((a, r) => a + r.length, 0),
+        optimizerSteps: trainOut.optimizerSteps,
       });
+      Object.assign(row, extraRow, { skipped_update: skipUpdate ? 1 : 0, zero_advantage_batch: zeroAdvantage ? 1 : 0 });
       // With dynamic sampling the kept batch over-represents mixed groups; these describe everything sampled.
       row.all_accuracy = mean(all.map((r) => (r.correct ? 1 : 0)));
       row.all_length_mean = mean(all.map((r) => r.length));
       row.all_truncation_rate = mean(all.map((r) => (r.finishReason === 'length' ? 1 : 0)));
+      if (cfg.constraints.length) {
+        state.constraints = updateConstraints(cfg.constraints, state.constraints, row);
+        Object.assign(row, constraintMetrics(cfg.constraints, state.constraints));
+      }
       log.append(row);
       rows.push(row);
       opts.onStep?.(row);
@@ -309,6 +332,11 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
       const every = cfg.train.checkpoint_every;
       if (state.step === cfg.train.steps || (every > 0 && state.step % every === 0)) {
         await runtime.save(state);
+      }
+      if (stopRequested() && state.step < cfg.train.steps) {
+        await runtime.save(state); // Ctrl-C / SIGTERM: the step is finished, keep it (src/util/signals.ts)
+        say(resumeHint('train', outDir, state.step));
+        break;
       }
     }
     progress?.done();
@@ -326,222 +354,3 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
   return { outDir, steps: state.step, metrics: rows, finished: state.step >= cfg.train.steps };
 }
 
-function nextProblems(state: GrpoState, problems: Problem[], n: number, rng: Rng): Problem[] {
-  const out: Problem[] = [];
-  while (out.length < n) {
-    if (state.dataPos >= state.order.length) {
-      state.epoch++;
-      state.dataPos = 0;
-      state.order = rng.shuffle(problems.map((_, i) => i));
-    }
-    out.push(problems[state.order[state.dataPos++]!]!);
-  }
-  return out;
-}
-
-async function sampleAndVerify(
-  runtime: PolicyRuntime,
-  pool: VerifierPool,
-  problems: Problem[],
-  budgets: number[],
-  cfg: TrainConfig,
-  rng: Rng,
-  timing: { sample: number; verify: number },
-  groupOffset: number,
-): Promise<ScoredRollout[]> {
-  const G = cfg.rollout.group_size;
-  const prompts = problems.flatMap((p) => Array.from({ length: G }, () => p));
-  // Sample in chunks of whole groups and hand each chunk to the pool at once: verification of chunk k
-  // overlaps with sampling of chunk k+1, and sampling never waits on a slow answer until the very end.
-  const groupsPerChunk = Math.max(1, Math.floor(64 / G));
-  const pending: Array<Promise<ScoredRollout[]>> = [];
-  for (let g0 = 0; g0 < problems.length; g0 += groupsPerChunk) {
-    const chunkProblems = problems.slice(g0, g0 + groupsPerChunk);
-    const chunkPrompts = prompts.slice(g0 * G, (g0 + chunkProblems.length) * G);
-    const ts = performance.now();
-    const chunkBudgets = chunkPrompts.map((_, i) => budgets[g0 + Math.floor(i / G)]!);
-    const samples = await runtime.sample(chunkPrompts.map((p) => p.prompt), chunkBudgets, cfg.rollout, rng);
-    timing.sample += (performance.now() - ts) / 1000;
-    const rollouts = samples.map((s, i) => {
-      const p = chunkPrompts[i]!;
-      return {
-        problemId: p.id,
-        group: groupOffset + g0 + Math.floor(i / G),
-        tokens: s.tokens,
-        logprobs: s.logprobs,
-        length: s.length,
-        finishReason: s.finishReason,
-        budget: chunkBudgets[i]!,
-        text: s.text,
-        promptTokens: s.promptTokens,
-      };
-    });
-    const tv = performance.now();
-    pending.push(
-      pool.verifyBatch(rollouts.map((r, i) => ({ response: r.text, gold: chunkPrompts[i]!.gold, format: chunkPrompts[i]!.format }))).then((vs) => {
-        timing.verify += (performance.now() - tv) / 1000;
-        return rollouts.map((r, i) => ({ ...r, correct: vs[i]!.correct, verdict: vs[i]!.verdict, extracted: vs[i]!.extracted }));
-      }),
-    );
-  }
-  const tw = performance.now();
-  const out = (await Promise.all(pending)).flat();
-  timing.verify = Math.max(timing.verify, (performance.now() - tw) / 1000);
-  return out;
-}
-
-function toShaperSample(r: ScoredRollout): ShaperSample {
-  return {
-    group: r.group,
-    problemId: r.problemId,
-    correct: r.correct,
-    length: r.length,
-    finishReason: r.finishReason,
-    budget: r.budget,
-    formatOk: r.extracted !== null,
-  };
-}
-
-function hasVariance(group: ScoredRollout[], rewards: number[] | null): boolean {
-  if (group.length <= 1) return true; // verl keeps size-1 groups
-  // 'correct' filters on the raw, unpenalised correctness (DLER); 'reward' on the shaped reward.
-  if (rewards) return std(rewards) > 0;
-  return group.some((r) => r.correct) && group.some((r) => !r.correct);
-}
-
-/**
- * Share of the problem's needed steps written correctly (synthetic task), so a bare guess of the final
- * answer earns nothing and padding with true but irrelevant lines earns nothing either. Other datasets
- * fall back to the share of arithmetically valid `a op b = c` lines.
- */
-function validStepFraction(text: string, problem: Problem | undefined): number {
-  if (problem && isSyntheticProblem(problem)) {
-    const { needed, written } = checkChain(text, problem.chain);
-    return needed === 0 ? 0 : written / needed;
-  }
-  const { valid, invalid } = checkSteps(text);
-  return valid + invalid === 0 ? 0 : valid / (valid + invalid);
-}
-
-function buildBatch(runtime: PolicyRuntime, rollouts: ScoredRollout[], problems: Problem[], advantages: number[], cfg: TrainConfig): SeqBatch {
-  void problems;
-  const tokens: number[][] = [];
-  const lossMask: number[][] = [];
-  const adv: number[][] = [];
-  const old: number[][] = [];
-  const group: number[] = [];
-  const correct: number[] = [];
-  // Sequences go in length order so that each micro-batch pads to similar lengths (objectives with a
-  // groupKey, like drpo, are regrouped by the policy's splitter whatever the order).
-  const order = rollouts.map((_, i) => i);
-  const lenOf = (i: number) => (rollouts[i] as ScoredRollout & { promptTokens: number[] }).promptTokens.length + rollouts[i]!.tokens.length;
-  order.sort((a, b) => lenOf(b) - lenOf(a) || a - b);
-  order.forEach((i) => {
-    const r = rollouts[i]!;
-    const prompt = (r as ScoredRollout & { promptTokens: number[] }).promptTokens;
-    const seq = [...prompt, ...r.tokens];
-    const P = prompt.length;
-    const masked = cfg.mask_truncated_completions && r.finishReason === 'length';
-    tokens.push(seq);
-    lossMask.push(seq.map((_, t) => (t >= P && !masked ? 1 : 0)));
-    adv.push(seq.map((_, t) => (t >= P ? advantages[i]! : 0)));
-    old.push(seq.map((_, t) => (t >= P ? r.logprobs[t - P]! : 0)));
-    group.push(r.group);
-    correct.push(r.correct ? 1 : 0);
-  });
-  void runtime;
-  return { tokens, lossMask, perToken: { advantages: adv, oldLogprobs: old }, perSeq: { group, correct } };
-}
-
-function objectiveFor(cfg: TrainConfig, budget: number): { name: string; params: Record<string, unknown> } {
-  if (cfg.objective === 'ppo_clip') {
-    return {
-      name: 'ppo_clip',
-      params: {
-        epsilon_low: cfg.epsilon_low,
-        epsilon_high: cfg.epsilon_high,
-        clip_ratio_c: cfg.clip_ratio_c,
-        kl_coef: cfg.kl_coef,
-        kl_type: cfg.kl_type,
-        entropy_coef: cfg.entropy_coef,
-        loss_agg: cfg.loss_agg,
-        norm_length: cfg.rollout.max_new_tokens,
-        ...cfg.objective_params,
-      },
-    };
-  }
-  // Other objectives (drpo) take their own params; lPad defaults to the generation cap, as DRPO pads
-  // to max_response_length.
-  const op = cfg.objective_params;
-  const lPad = 'lPad' in op || 'l_pad' in op ? {} : { lPad: cfg.rollout.max_new_tokens };
-  return { name: cfg.objective, params: { ...lPad, budget, kl_coef: cfg.kl_coef, kl_type: cfg.kl_type, ...op } };
-}
-
-function stepMetrics(
-  step: number,
-  rollouts: ScoredRollout[],
-  rewards: number[],
-  advantages: number[],
-  rewardMetrics: Record<string, number>,
-  train: { loss: number; stats: Record<string, number>; gradNorm: number; lr: number },
-  timing: { sample: number; verify: number; train: number },
-  extra: { budget: number; droppedGroups: number; groupsSampled: number; rounds: number; wall: number; sampledTokens: number },
-): Record<string, number> {
-  const lens = rollouts.map((r) => r.length);
-  const correctLens = rollouts.filter((r) => r.correct).map((r) => r.length);
-  const wrongLens = rollouts.filter((r) => !r.correct).map((r) => r.length);
-  const L = lengthStats(lens);
-  const Lc = lengthStats(correctLens);
-  const Lw = lengthStats(wrongLens);
-  const groups = new Map<number, number[]>();
-  rollouts.forEach((r, i) => {
-    const g = groups.get(r.group) ?? [];
-    g.push(rewards[i]!);
-    groups.set(r.group, g);
-  });
-  const zeroVar = [...groups.values()].filter((g) => std(g) === 0).length / Math.max(groups.size, 1);
-  const verdicts = (v: string) => rollouts.filter((r) => r.verdict === v).length;
-  const trainedTokens = rollouts.reduce((a, r) => a + r.length, 0);
-  return {
-    step,
-    reward_mean: mean(rewards),
-    reward_std: std(rewards),
-    accuracy: mean(rollouts.map((r) => (r.correct ? 1 : 0))),
-    length_mean: L.mean,
-    length_p50: L.p50,
-    length_p90: L.p90,
-    length_correct_mean: Lc.mean,
-    length_correct_p50: Lc.p50,
-    length_correct_p90: Lc.p90,
-    length_wrong_mean: Lw.mean,
-    length_wrong_p50: Lw.p50,
-    length_wrong_p90: Lw.p90,
-    truncation_rate: mean(rollouts.map((r) => (r.finishReason === 'length' ? 1 : 0))),
-    budget: extra.budget,
-    loss: train.loss,
-    grad_norm: train.gradNorm,
-    lr: train.lr,
-    clipfrac_low: train.stats.clipfrac_low ?? 0,
-    clipfrac_high: train.stats.clipfrac_high ?? 0,
-    kl: train.stats.kl ?? 0,
-    entropy: train.stats.entropy ?? 0,
-    ...Object.fromEntries(Object.entries(train.stats).filter(([k]) => !['clipfrac_low', 'clipfrac_high', 'kl', 'entropy'].includes(k)).map(([k, v]) => [`obj/${k}`, v])),
-    adv_mean: mean(advantages),
-    adv_std: std(advantages),
-    adv_min: advantages.length ? Math.min(...advantages) : 0,
-    adv_max: advantages.length ? Math.max(...advantages) : 0,
-    zero_variance_groups: zeroVar,
-    dynamic_dropped_groups: extra.droppedGroups,
-    dynamic_rounds: extra.rounds,
-    verifier_timeouts: verdicts('timeout'),
-    verifier_errors: verdicts('error'),
-    no_answer_rate: verdicts('no_answer') / Math.max(rollouts.length, 1),
-    time_sample_s: timing.sample,
-    time_verify_s: timing.verify,
-    time_train_s: timing.train,
-    time_step_s: extra.wall,
-    sample_tokens_per_s: extra.sampledTokens / Math.max(timing.sample, 1e-9),
-    train_tokens_per_s: trainedTokens / Math.max(timing.train, 1e-9),
-    ...Object.fromEntries(Object.entries(rewardMetrics).map(([k, v]) => [`rewards/${k}`, v])),
-  };
-}

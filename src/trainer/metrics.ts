@@ -1,14 +1,42 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { TensorBoardWriter } from '../util/tensorboard.js';
 
-/** Appends one JSON line per step; a line is written with a single write call so a crash never tears it. */
+/**
+ * Appends one JSON line per step; a line is written with a single write call so a crash never tears it.
+ * Unless `tensorboard: false`, every row also goes to TensorBoard event files in `<folder>/tensorboard`
+ * (metrics.jsonl stays the source of truth: a resumed run rebuilds the event file from it).
+ */
 export class MetricsLog {
-  constructor(readonly file: string) {
+  private readonly tbDir: string | null;
+  private tb: TensorBoardWriter | null = null;
+
+  constructor(
+    readonly file: string,
+    opts: { tensorboard?: boolean } = {},
+  ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.tbDir = opts.tensorboard === false ? null : path.join(path.dirname(file), 'tensorboard');
   }
 
   append(row: Record<string, unknown>): void {
     fs.appendFileSync(this.file, JSON.stringify(row) + '\n');
+    if (this.tbDir && typeof row.step === 'number') {
+      this.tb ??= new TensorBoardWriter(this.tbDir);
+      this.tb.scalars(row.step, row);
+    }
+  }
+
+  /** Rewrite the TensorBoard events from `rows`, so steps redone after a resume are not shown twice. */
+  private rebuildTensorBoard(rows: Array<Record<string, unknown>>): void {
+    if (!this.tbDir) return;
+    fs.rmSync(this.tbDir, { recursive: true, force: true });
+    this.tb = null;
+    for (const r of rows) {
+      if (typeof r.step !== 'number') continue;
+      this.tb ??= new TensorBoardWriter(this.tbDir);
+      this.tb.scalars(r.step, r);
+    }
   }
 
   /** Drop rows past `step` (a resumed run rewrites the steps after its checkpoint). */
@@ -26,6 +54,7 @@ export class MetricsLog {
         }
       });
     fs.writeFileSync(this.file, kept.map((l) => l + '\n').join(''));
+    this.rebuildTensorBoard(kept.map((l) => JSON.parse(l) as Record<string, unknown>));
   }
 }
 
@@ -62,12 +91,35 @@ export function lengthStats(lengths: number[]): { mean: number; p50: number; p90
   return { mean: mean(s), p50: quantile(s, 0.5), p90: quantile(s, 0.9) };
 }
 
+/** Seconds as "42s", "3m05s" or "1h02m". */
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '?';
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
 /**
- * A progress line: redrawn in place on a terminal, plain lines otherwise (CI logs, pipes).
+ * Elapsed time, time per step and ETA from the steps done in this process (a resumed run starts its
+ * clock at its first step here). `now` and `start` are milliseconds.
+ */
+export function progressTiming(done: number, total: number, firstDone: number, start: number, now: number): string {
+  const elapsed = (now - start) / 1000;
+  const ran = done - firstDone;
+  if (ran <= 0) return `${formatDuration(elapsed)} elapsed`;
+  const per = elapsed / ran;
+  return `${formatDuration(elapsed)} elapsed, ${formatDuration(per)}/step, ETA ${formatDuration(per * Math.max(total - done, 0))}`;
+}
+
+/**
+ * A progress line with elapsed time, time per step and ETA: redrawn in place on a terminal, one plain
+ * line per update otherwise (CI logs, pipes, a sweep's train.log).
  */
 export class Progress {
   private readonly tty: boolean;
-  private lastPlain = 0;
+  private readonly start = Date.now();
+  private firstDone: number | null = null;
   constructor(
     private readonly label: string,
     private readonly total: number,
@@ -77,16 +129,15 @@ export class Progress {
   }
 
   update(done: number, info: string): void {
+    // The clock starts with this process; the first update is one step in (a resumed run starts at k).
+    this.firstDone ??= done - 1;
+    const time = progressTiming(done, this.total, this.firstDone, this.start, Date.now());
     if (this.tty) {
       const width = 24;
       const filled = Math.round((done / Math.max(this.total, 1)) * width);
-      this.stream.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ${info}\x1b[K`);
+      this.stream.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ${info} | ${time}\x1b[K`);
     } else {
-      const now = Date.now();
-      if (done === this.total || now - this.lastPlain > 2000 || done === 1) {
-        this.lastPlain = now;
-        this.stream.write(`${this.label} ${done}/${this.total} ${info}\n`);
-      }
+      this.stream.write(`${this.label} ${done}/${this.total} ${info} | ${time}\n`);
     }
   }
 

@@ -23,6 +23,10 @@ export const VerifierSchema = z
   .object({
     threads: z.number().int().nonnegative().nullable().default(null).describe('Verifier pool threads (null = cores; 0 = verify in the main thread, without the hard timeout: for bundles and debugging).'),
     timeout_ms: z.number().int().positive().default(2000).describe('Hard per-answer timeout.'),
+    mode: z
+      .enum(['strict', 'math_verify'])
+      .default('strict')
+      .describe('Answer extraction: strict (MATH answers need a box, an answer phrase or ####) or math_verify (also the last expression, as Math-Verify).'),
   })
   .strict()
   .prefault({});

@@ -6,6 +6,9 @@ import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { SeqBatch } from '../model/objective.js';
 import { Optimizer, type OptimizerConfigInput } from '../model/optimizer.js';
 import { Policy } from '../model/policy.js';
+import { countParams, trainableSpecs } from '../model/params.js';
+import { ModelSourceSchema, openModel, type ModelSource } from '../model/source.js';
+import { encodePrompt, setPromptFormat, stopTokens } from '../model/prompt.js';
 import { cpuBackend } from '../model/ops/kernels.js';
 import type { Tokenizer } from '../model/tokenizers/types.js';
 import type { FinishReason } from '../types.js';
@@ -29,7 +32,12 @@ export interface OptimSection {
 export interface RuntimeConfig {
   seed: number;
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
-  model: { checkpoint: string | null; init: Record<string, unknown> | null };
+  /** OpenBLAS matMul on wasm (see backend/native.ts); null/absent = LACONIC_NATIVE, else auto. */
+  native?: 'auto' | 'on' | 'off' | null;
+  /** Where the policy comes from (src/model/source.ts); older callers pass only checkpoint/init. */
+  model: Partial<ModelSource> & { checkpoint: string | null; init: Record<string, unknown> | null };
+  /** Micro-batch shape for the memory check of Hugging Face models (default 1 × 512: refuse only what cannot fit at all). */
+  trainShape?: { microBatchSize: number; seqLen: number };
   optim: OptimSection;
   /** Total optimizer steps (cosine decay horizon). */
   totalSteps: number;
@@ -109,7 +117,8 @@ export class PolicyRuntime {
   ) {}
 
   static async open(cfg: RuntimeConfig, opts: { outDir: string; resume: boolean; configDir?: string }): Promise<PolicyRuntime> {
-    const be = await initBackend(cfg.backend);
+    const be = await initBackend(cfg.backend, cfg.native);
+    const model: ModelSource = ModelSourceSchema.parse({ ...cfg.model });
     const ckptDir = path.join(opts.outDir, 'checkpoints', 'latest');
     const startPath = cfg.model.checkpoint ? resolveCheckpointPath(cfg.model.checkpoint, opts.configDir) : null;
     const optCfg = optimizerConfig(cfg.optim, cfg.totalSteps);
@@ -124,9 +133,12 @@ export class PolicyRuntime {
       optimizer = ck.optimizer ?? policy.setOptimizer(optCfg);
       extra = Object.keys(ck.extra).length ? ck.extra : undefined;
       rng = ck.rng ?? null;
+    } else if (model.hf) {
+      const shape = cfg.trainShape ?? { microBatchSize: 1, seqLen: 512 };
+      policy = await openModel(model, { seed: cfg.seed, configDir: opts.configDir, training: { ...shape, backend: be.name } });
+      optimizer = policy.setOptimizer(optCfg);
     } else if (startPath) {
-      const ck = await loadCheckpoint(startPath);
-      policy = ck.policy;
+      policy = await openModel({ ...model, checkpoint: startPath }, { seed: cfg.seed });
       // A fresh optimizer: the start checkpoint's moments belong to another objective (SFT).
       optimizer = policy.setOptimizer(optCfg);
     } else {
@@ -135,10 +147,13 @@ export class PolicyRuntime {
       optimizer = policy.setOptimizer(optCfg);
     }
     if (!policy.tokenizer) throw new Error('the policy has no tokenizer (checkpoint without tokenizer.json?)');
+    if (policy.hfFiles) setPromptFormat(policy.tokenizer, { chat: model.chat_template, system: model.system_prompt, enableThinking: model.enable_thinking });
     let reference: Policy | null = null;
-    if (cfg.needsReference) {
-      // The reference is the starting point of this run, never the resumed weights.
-      if (startPath) reference = (await loadCheckpoint(startPath)).policy;
+    // The reference is the starting point of this run, never the resumed weights. With LoRA it is the
+    // policy itself with its adapters off (no second copy of the weights).
+    if (cfg.needsReference && !policy.config.lora) {
+      if (model.hf) reference = await openModel({ ...model, lora: null }, { seed: cfg.seed, configDir: opts.configDir });
+      else if (startPath) reference = await openModel({ ...model, checkpoint: startPath }, { seed: cfg.seed });
       else reference = Policy.create(cfg.model.init!, { seed: cfg.seed });
     }
     // tfjs runs wasm single-threaded in Node: a second core is used through a worker thread holding its
@@ -159,7 +174,10 @@ export class PolicyRuntime {
 
   describe(): string {
     const c = this.policy.config;
-    return `${(this.policy.numParams / 1e6).toFixed(2)}M params (d_model ${c.dModel}, ${c.nLayers} layers, ${c.nHeads} heads, context ${c.contextLength})`;
+    const arch = c.arch === 'gpt' ? '' : `${c.arch}${c.hfBase ? ` from ${c.hfBase}` : ''}, `;
+    const kv = c.nKvHeads && c.nKvHeads !== c.nHeads ? `/${c.nKvHeads} kv` : '';
+    const lora = c.lora ? `; LoRA r ${c.lora.r} on ${c.lora.targets.join(',')}, ${(countParams(trainableSpecs(this.policy.specs)) / 1e6).toFixed(2)}M trainable` : '';
+    return `${(this.policy.numParams / 1e6).toFixed(2)}M params (${arch}d_model ${c.dModel}, ${c.nLayers} layers, ${c.nHeads}${kv} heads, context ${c.contextLength}${lora})`;
   }
 
   /** A budget must leave room for the longest prompt within the context. */
@@ -170,13 +188,13 @@ export class PolicyRuntime {
   }
 
   encodePrompt(prompt: string): number[] {
-    return [this.tokenizer.bos, ...this.tokenizer.encode(prompt)];
+    return encodePrompt(this.tokenizer, prompt);
   }
 
   async sample(
     prompts: string[],
     budget: number | number[],
-    o: { temperature: number; top_p: number; top_k: number },
+    o: { temperature: number; top_p: number; top_k: number; logprob_temperature?: number },
     rng: Rng,
     greedy = false,
   ): Promise<SampledText[]> {
@@ -202,10 +220,12 @@ export class PolicyRuntime {
       temperature: o.temperature,
       topP: o.top_p,
       topK: o.top_k,
-      stopTokens: [this.tokenizer.eos],
+      stopTokens: stopTokens(this.tokenizer),
       maxNewTokens: budgets,
       rng,
       greedy,
+      // RL passes its sampling temperature: old logprobs must come from logits / T, like the training ones.
+      logprobTemperature: o.logprob_temperature ?? 1,
     });
     return out.map((s, i) => ({ ...s, text: this.decode(s.tokens), promptTokens: enc[i]! }));
   }
@@ -220,12 +240,14 @@ export class PolicyRuntime {
     return this.tokenizer.decode(ids.filter((t) => t < V));
   }
 
-  async referenceLogprobs(tokens: number[][]): Promise<number[][]> {
+  async referenceLogprobs(tokens: number[][], opts: number | { temperature?: number } = {}): Promise<number[][]> {
+    const temperature = typeof opts === 'number' ? opts : (opts.temperature ?? 1);
+    if (this.policy.config.lora) return this.policy.logprobs(tokens, { temperature, adaptersOff: true });
     if (!this.reference) throw new Error('no reference policy loaded (kl_coef is 0)');
-    return this.reference.logprobs(tokens);
+    return this.reference.logprobs(tokens, { temperature });
   }
 
-  async trainStep(batch: SeqBatch, objective: { name: string; params: Record<string, unknown> }, microBatchSize: number) {
+  async trainStep(batch: SeqBatch, objective: { name: string; params: Record<string, unknown>; temperature?: number }, microBatchSize: number) {
     const r = await this.policy.trainStep(batch, objective, { microBatchSize, optimizer: this.optimizer });
     return { loss: r.loss, stats: r.stats, gradNorm: r.gradNorm, lr: r.stats.lr ?? this.optimizer.lastLr, tokens: r.tokens };
   }

@@ -10,7 +10,12 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   writeFileSynced(tmp, data);
-  fs.renameSync(tmp, file);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // e.g. `file` is a folder: leave no temp file behind
+    throw e;
+  }
   fsyncDir(dir);
 }
 

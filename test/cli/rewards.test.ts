@@ -83,7 +83,7 @@ describe('laconic rewards', () => {
 describe('laconic schemes', () => {
   it('lists every shaper with params, defaults and descriptions', async () => {
     const out = await run(['schemes']);
-    for (const name of ['correctness', 'format', 'dapo_overlong', 'cosine', 'kimi_length', 'dler', 'hapo', 'drpo', 'grpo_lambda', 'curriculum', 'slpo']) {
+    for (const name of ['correctness', 'format', 'dapo_overlong', 'cosine', 'kimi_length', 'dler', 'hapo', 'drpo', 'grpo_lambda', 'curriculum', 'slpo', 'l1', 'shorter_better', 'efficiency_sigmoid', 'grpo_lead', 'laser', 'laser_d', 'alp', 'thinkprune']) {
       expect(out).toMatch(new RegExp(`^${name}  \\(`, 'm'));
     }
     expect(out).toContain('  w: number = 1');

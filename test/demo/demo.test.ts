@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { demoConfig, demoTable } from '../../src/demo/demo.js';
+import { validateGrpoConfig } from '../../src/trainer/grpo.js';
+import { resolveSpecs } from '../../rewards/pipeline.js';
+import { listPresets } from '../../rewards/presets.js';
 
 describe('demo config', () => {
   it('defaults to DLER at laptop scale', () => {
@@ -26,9 +29,28 @@ describe('demo config', () => {
   });
 
   it('every shipped preset resolves into a valid training config', () => {
-    for (const s of ['dler', 'hapo', 'drpo', 'grpo_lambda', 'curriculum', 'slpo', 'dapo', 'kimi', 'cosine']) {
+    for (const s of ['dler', 'hapo', 'drpo', 'grpo_lambda', 'curriculum', 'slpo', 'dapo', 'kimi', 'cosine', 'l1', 'shorter_better', 'efficiency_sigmoid', 'grpo_lead', 'laser', 'laser_d', 'alp', 'thinkprune']) {
       expect(() => demoConfig(s), s).not.toThrow();
     }
+  });
+
+  it("every shipped preset passes the trainer's own checks (objective params, drpo's refusals, mini-batch division)", () => {
+    for (const s of listPresets()) {
+      const { cfg } = demoConfig(s);
+      expect(() => validateGrpoConfig(cfg, resolveSpecs(cfg.rewards)), s).not.toThrow();
+    }
+  });
+
+  it("the demo and the presets train with their paper's PPO mini-batch ratio at 8 prompts per step", () => {
+    const steps = (s?: string) => {
+      const { cfg } = demoConfig(s);
+      return cfg.rollout.prompts_per_step / (cfg.ppo_mini_batch_size ?? cfg.rollout.prompts_per_step);
+    };
+    expect(steps()).toBe(8); // DLER: 512 / 64
+    expect(steps('dler')).toBe(8);
+    expect(steps('drpo')).toBe(4); // DRPO: 128 / 32
+    expect(steps('hapo')).toBe(1); // TRL: one optimizer step per generation batch
+    expect(demoConfig(undefined).cfg.dynamic_sampling_exhausted).toBe('train_partial');
   });
 
   it('an unknown scheme names the known presets; --set overrides apply', () => {

@@ -7,6 +7,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { readPreferenceFile } from '../../src/offline/data.js';
 import { register as registerDpo } from '../../src/cli/commands/dpo.js';
 import { register as registerPairs } from '../../src/cli/commands/pairs.js';
+import { register as registerLosses } from '../../src/cli/commands/losses.js';
+import { iterativeAlgorithmNames } from '../../src/offline/iterative.js';
 import { preferenceLossNames } from '../../src/offline/losses/index.js';
 
 function program(): Command {
@@ -14,6 +16,7 @@ function program(): Command {
   p.exitOverride();
   registerDpo(p);
   registerPairs(p);
+  registerLosses(p);
   return p;
 }
 
@@ -31,8 +34,27 @@ describe('CLI', () => {
     }
     const text = out.join('');
     for (const name of preferenceLossNames) expect(text).toContain(`${name}`);
-    expect(text).toMatch(/simpo \(reference-free\)/);
-    expect(text).toMatch(/gamma: γ: target reward margin/);
+    expect(text).toMatch(/simpo \[reference-free\]/);
+    expect(text).toMatch(/gamma: number = 0\.5  γ: target reward margin/);
+  });
+
+  it('losses --json lists every loss and iterative algorithm with parameters, defaults and a source', async () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out.push(String(s));
+      return true;
+    });
+    try {
+      await program().parseAsync(['node', 'laconic', 'losses', '--json']);
+    } finally {
+      spy.mockRestore();
+    }
+    const c = JSON.parse(out.join('')) as { preference: Array<{ name: string; source: string; params: Array<{ name: string; default: unknown }> }>; iterative: Array<{ name: string; source: string }>; list: Array<{ name: string }> };
+    expect(c.preference.map((e) => e.name)).toEqual(preferenceLossNames);
+    expect(c.iterative.map((e) => e.name)).toEqual(iterativeAlgorithmNames);
+    expect(c.list.map((e) => e.name)).toEqual(['pro', 'lipo_lambda']);
+    for (const e of [...c.preference, ...c.iterative]) expect(e.source.length, e.name).toBeGreaterThan(5);
+    expect(c.preference.find((e) => e.name === 'ipo')!.params).toContainEqual(expect.objectContaining({ name: 'log_ratios', default: 'mean' }));
   });
 
   it('dpo without --config and with a bad config fail with a clear message', async () => {

@@ -118,13 +118,15 @@ describe('preference losses against hand-computed values', () => {
     close(preferenceLosses.orpo(pairs), [2.104205781, 1.25 + 0.1 * Math.LN2, 2.028875078], 4);
   });
 
-  it('kto: z0 from klRef, or the clamped batch mean of the log-ratios', () => {
-    // batch mean of (1, −1, 0, 0, −2, 1) is −1/6 → z0 = 0; A: 1 − σ(0.1) + 1 − σ(0.1)
-    close(preferenceLosses.kto(pairs), [0.950041625, 1, 1.074813185]);
+  it('kto: z0 from klRef, or the clamped batch mean of the log-ratios; summed or averaged over the 2n examples', () => {
+    // batch mean of (1, −1, 0, 0, −2, 1) is −1/6 → z0 = 0; A summed: 1 − σ(0.1) + 1 − σ(0.1)
+    close(preferenceLosses.kto(pairs, { pair_reduction: 'sum' }), [0.950041625, 1, 1.074813185]);
+    // default: TRL's mean over the 2n examples, half the sum
+    close(preferenceLosses.kto(pairs), [0.950041625 / 2, 0.5, 1.074813185 / 2]);
     // z0 = 0.5: A: 1 − σ(0.05) + 1 − σ(0.15) = 0.950073
-    close(preferenceLosses.kto({ ...pairs, klRef: [0.5, 0.5, 0.5] }), [0.950072758, 1, 1.07467390]);
+    close(preferenceLosses.kto({ ...pairs, klRef: [0.5, 0.5, 0.5] }, { pair_reduction: 'sum' }), [0.950072758, 1, 1.07467390]);
     // λ_U = 0: only the desirable term remains; A: 1 − σ(0.1) = 0.475021
-    expect(preferenceLosses.kto(pairs, { undesirable_weight: 1e-12 })[0]).toBeCloseTo(1 - 1 / (1 + Math.exp(-0.1)), 5);
+    expect(preferenceLosses.kto(pairs, { undesirable_weight: 1e-12, pair_reduction: 'sum' })[0]).toBeCloseTo(1 - 1 / (1 + Math.exp(-0.1)), 5);
   });
 
   it('unpaired kto and sft', () => {
@@ -192,7 +194,15 @@ describe('input and parameter validation', () => {
   });
 
   it('every registered loss returns finite per-pair values on the shared pairs', () => {
-    const withPrefix = { ...pairs, policyChosenPrefix: [-10, -5, -15], policyRejectedPrefix: [-9, -5, -15], refChosenPrefix: [-11, -5, -14], refRejectedPrefix: [-8, -5, -16] };
+    const withPrefix = {
+      ...pairs,
+      policyChosenPrefix: [-10, -5, -15],
+      policyRejectedPrefix: [-9, -5, -15],
+      refChosenPrefix: [-11, -5, -14],
+      refRejectedPrefix: [-8, -5, -16],
+      chosenScore: [0.75, 0.5, 1],
+      rejectedScore: [0.25, 0.5, 0],
+    };
     for (const name of preferenceLossNames) {
       const out = (preferenceLosses[name] as (p: PairArrays) => number[])(withPrefix);
       expect(out, name).toHaveLength(3);
@@ -289,7 +299,8 @@ describe('gradients on the tensor path', () => {
   it('kto treats the fallback reference point as a constant', () => {
     // r_w = 3, r_l = 1 → z0 = 2 (detached): ∂L/∂π_w = −β σ'(β(3 − 2))
     const p = { ...pairs, policyChosen: [-8], policyRejected: [-10], refChosen: [-11], refRejected: [-11], chosenLength: [5], rejectedLength: [8] };
-    expect(grads('kto', p).chosen[0]).toBeCloseTo(-0.024937604, 6);
+    expect(grads('kto', p, { pair_reduction: 'sum' }).chosen[0]).toBeCloseTo(-0.024937604, 6);
+    expect(grads('kto', p).chosen[0]).toBeCloseTo(-0.024937604 / 2, 6);
   });
 
   it('log1mexp is finite with finite gradients at both ends', () => {

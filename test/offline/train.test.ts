@@ -163,12 +163,16 @@ describe('runDpo with self-made pairs', () => {
     expect(its.map((x) => x.iteration)).toEqual([0, 1]);
     expect(its[0]!['pairs/problems']).toBe(6);
     expect(fs.existsSync(path.join(out, 'iterations', '0', 'pairs.jsonl'))).toBe(true);
-    // iteration 2's reference is the policy after iteration 1, saved beside its pairs
-    expect(fs.existsSync(path.join(out, 'iterations', '1', 'reference', 'model.safetensors'))).toBe(true);
+    // each round's checkpoint is kept; round 2's reference is round 1's result
+    expect(fs.existsSync(path.join(out, 'iterations', '0', 'checkpoint', 'model.safetensors'))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'iterations', '1', 'checkpoint', 'model.safetensors'))).toBe(true);
     expect(fs.existsSync(path.join(out, 'heldout_pairs.jsonl'))).toBe(true);
     const prefs = readJsonl(path.join(out, 'eval_preferences.jsonl'));
     expect(prefs.map((x) => x.when)).toEqual(['iteration_start', 'iteration_end', 'iteration_start', 'iteration_end']);
-    // at the start the policy is the held-out reference: no pair is won
+    // at the start the policy is the held-out reference: no pair is won, and it ranks as the reference does
     expect(prefs[0]!.reward_accuracy).toBe(0);
+    expect(prefs[0]!.ranking_accuracy).toBe(prefs[0]!.reference_ranking_accuracy);
+    // held-out pairs carry correctness and lengths, so the oracle gives P and the idealized accuracy exists
+    expect(typeof prefs[0]!.idealized_ranking_accuracy).toBe('number');
   });
 });

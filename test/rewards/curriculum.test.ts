@@ -21,8 +21,9 @@ describe('curriculum shaper', () => {
   });
   it('the schedule position counts from the first scored step and survives a JSON round trip', () => {
     const s0 = curriculum.apply([S('a', true, 1)], p, curriculum.initState!(p), ctx(1000, 10)).state;
-    expect(curriculum.budget!(p, s0, ctx(1000, 59))).toBe(256); // position 49
-    expect(curriculum.budget!(p, s0, ctx(1000, 60))).toBe(179); // position 50: floor(256 * 0.7)
+    // the sampling cap is B(1 + width), width 0.5: room for the over-budget decay
+    expect(curriculum.budget!(p, s0, ctx(1000, 59))).toBe(384); // position 49: B = 256
+    expect(curriculum.budget!(p, s0, ctx(1000, 60))).toBe(269); // position 50: B = floor(256 * 0.7) = 179, ceil(268.5)
     const [spec] = resolveSpecs([{ name: 'curriculum' }]);
     const [restored] = restoreStates([spec!], JSON.parse(JSON.stringify([s0])));
     const out = curriculum.apply([S('a', true, 179), S('a', true, 200)], p, restored as typeof s0, ctx(1000, 60));
@@ -30,7 +31,18 @@ describe('curriculum shaper', () => {
     expect(out.rewards[1]).toBeCloseTo(1 - 21 / (0.5 * 179), 12);
     expect(out.state).toEqual({ start_step: 10, position: 50, budget: 179 });
     // Before any batch the position is 0 whatever the step.
-    expect(curriculum.budget!(p, curriculum.initState!(p), ctx(1000, 500))).toBe(256);
+    expect(curriculum.budget!(p, curriculum.initState!(p), ctx(1000, 500))).toBe(384);
+  });
+  it('samples past the budget are not cut: the cap leaves room for the decay, scored against B', () => {
+    const s0 = curriculum.initState!(p);
+    const cap = curriculum.budget!(p, s0, ctx(1000, 0));
+    expect(cap).toBe(384);
+    // an answer of 300 tokens sampled under that cap ends by itself and earns 1 - 44/128, not the truncation reward
+    const out = curriculum.apply([S('a', true, 300, 'stop', { budget: cap })], p, s0, ctx(1000, 0));
+    expect(out.rewards[0]).toBeCloseTo(1 - 44 / 128, 12);
+    // width 0 keeps the old hard cutoff: the cap is B
+    const hard = curriculum.params.parse({ over_budget_width: 0 });
+    expect(curriculum.budget!(hard, curriculum.initState!(hard), ctx(1000, 0))).toBe(256);
   });
   it('the budget never exceeds the generation cap', () => {
     expect(curriculum.budget!(p, curriculum.initState!(p), ctx(100))).toBe(100);
@@ -58,8 +70,8 @@ describe('curriculum shaper', () => {
   it('other schedules and schedule_params validation', () => {
     const ps = curriculum.params.parse({ schedule: 'step', schedule_params: { boundaries: [5], budgets: [64, 32] } });
     const s = curriculum.apply([S('a', true, 1)], ps, curriculum.initState!(ps), ctx(1000, 0)).state;
-    expect(curriculum.budget!(ps, s, ctx(1000, 4))).toBe(64);
-    expect(curriculum.budget!(ps, s, ctx(1000, 5))).toBe(32);
+    expect(curriculum.budget!(ps, s, ctx(1000, 4))).toBe(96); // B 64, cap 64 * 1.5
+    expect(curriculum.budget!(ps, s, ctx(1000, 5))).toBe(48); // B 32
     expect(() => resolveSpecs([{ name: 'curriculum', params: { schedule_params: { gamma: 2 } } }])).toThrow(
       /rewards\[0\]\.params\.schedule_params\.gamma: .*\(shaper "curriculum"\)/,
     );

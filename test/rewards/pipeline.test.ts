@@ -55,7 +55,7 @@ describe('combine: normalize_then_sum (GDPO)', () => {
 describe('validation', () => {
   it('unknown shaper lists the known ones', () => {
     expect(() => resolveSpecs([{ name: 'correctness' }, { name: 'lenpen' }])).toThrow(
-      /rewards\[1\]\.name: unknown shaper "lenpen"; known shapers: correctness, cosine, curriculum, dapo_overlong, dler, drpo, format, grpo_lambda, hapo, kimi_length, slpo/,
+      /rewards\[1\]\.name: unknown shaper "lenpen"; known shapers: alp, correctness, cosine, curriculum, dapo_overlong, dler, drpo, efficiency_sigmoid, format, grpo_lambda, grpo_lead, hapo, kimi_length, l1, laser, laser_d, shorter_better, slpo, thinkprune/,
     );
   });
   it('bad params name the spec, field and shaper', () => {

@@ -4,8 +4,11 @@ import { describeSchedules, describeShapers, formatSchemes } from '../../rewards
 
 describe('registry and schemes', () => {
   it('registers every shaper by name', () => {
-    expect(listShapers()).toEqual(['correctness', 'cosine', 'curriculum', 'dapo_overlong', 'dler', 'drpo', 'format', 'grpo_lambda', 'hapo', 'kimi_length', 'slpo']);
-    expect(() => getShaper('x')).toThrow(/unknown shaper "x"; known shapers: correctness/);
+    expect(listShapers()).toEqual([
+      'alp', 'correctness', 'cosine', 'curriculum', 'dapo_overlong', 'dler', 'drpo', 'efficiency_sigmoid', 'format', 'grpo_lambda', 'grpo_lead',
+      'hapo', 'kimi_length', 'l1', 'laser', 'laser_d', 'shorter_better', 'slpo', 'thinkprune',
+    ]);
+    expect(() => getShaper('x')).toThrow(/unknown shaper "x"; known shapers: alp, correctness/);
   });
   it('every param has a default and a description; schemas are strict', () => {
     for (const info of describeShapers()) {
@@ -34,5 +37,8 @@ describe('registry and schemes', () => {
     expect(text).toContain('grpo_lambda  (batch-scoped)');
     expect(text).toMatch(/exponential {2}\(B0 \* gamma\^floor/);
     expect(text).toContain('  gamma: number = 0.7');
+    expect(text).toContain('l1  (group-scoped, sets prompt)');
+    expect(text).toContain('thinkprune  (group-scoped, stateful, sets budget)');
+    expect(text).toContain('  ALP (arXiv 2506.05256)');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchStd, computeAdvantages, drGrpo, grpo, identity, listAdvantages, reinforcePpBaseline, rloo } from '../../src/trainer/advantages.js';
+import { batchStd, computeAdvantages, drGrpo, grpo, identity, listAdvantages, registerAdvantage, reinforcePpBaseline, rloo } from '../../src/trainer/advantages.js';
 import { ADVANTAGE_NAMES } from '../../rewards/types.js';
 
 const close = (got: number[], want: number[], digits = 12) => {
@@ -52,9 +52,53 @@ describe('advantage estimators', () => {
     expect(() => reinforcePpBaseline([1, 2], [0, 0], [1, -1])).toThrow(/lengths\[1\]/);
   });
   it('does not mutate its inputs', () => {
-    const r = Object.freeze([1, 0, 1]);
-    const g = Object.freeze([0, 0, 1]);
-    const l = Object.freeze([2, 2, 2]);
+    // groups of two: grpo_passk, like verl, refuses a group of one
+    const r = Object.freeze([1, 0, 1, 0.5]);
+    const g = Object.freeze([0, 0, 1, 1]);
+    const l = Object.freeze([2, 2, 2, 3]);
     for (const name of listAdvantages()) expect(() => computeAdvantages(name, r, g, l)).not.toThrow();
+  });
+});
+
+describe('opo, grpo_passk, masked lengths, duplicate names', () => {
+  it('opo: the baseline is the length-weighted group mean (hand-computed)', () => {
+    // group a: rewards 1, 0, 1 with lengths 10, 30, 20 -> b = (10 + 0 + 20)/60 = 0.5
+    // group b: alone -> baseline 0
+    const a = computeAdvantages('opo', [1, 0, 1, 0.7], ['a', 'a', 'a', 'b'], [10, 30, 20, 5]);
+    expect(a[0]).toBeCloseTo(0.5, 12);
+    expect(a[1]).toBeCloseTo(-0.5, 12);
+    expect(a[2]).toBeCloseTo(0.5, 12);
+    expect(a[3]).toBeCloseTo(0.7, 12);
+    // the plain group mean would give 1/3 and -2/3: the length weighting is what differs
+    expect(computeAdvantages('grpo', [1, 0, 1], ['a', 'a', 'a'], [10, 30, 20])[1]).not.toBeCloseTo(-0.5, 3);
+  });
+
+  it('grpo_passk: only the best answer learns, (r_max - r_second)/(std + 1e-6)', () => {
+    // rewards 0.2, 0.9, 0.5: std (Bessel) = sqrt(((-.3333)^2 + .3667^2 + .0333^2)/2) = 0.35119
+    const mean = (0.2 + 0.9 + 0.5) / 3;
+    const sd = Math.sqrt(((0.2 - mean) ** 2 + (0.9 - mean) ** 2 + (0.5 - mean) ** 2) / 2);
+    const a = computeAdvantages('grpo_passk', [0.2, 0.9, 0.5, 1, 1], [0, 0, 0, 1, 1], [1, 1, 1, 1, 1]);
+    expect(a[0]).toBe(0);
+    expect(a[1]).toBeCloseTo((0.9 - 0.5) / (sd + 1e-6), 9);
+    expect(a[2]).toBe(0);
+    // a tie for the best: the first gets r_max - r_second = 0
+    expect(a[3]).toBe(0);
+    expect(a[4]).toBe(0);
+    expect(() => computeAdvantages('grpo_passk', [1, 0, 1], [0, 0, 1], [1, 1, 1])).toThrow(/at least 2 samples per group/);
+  });
+
+  it('reinforce_pp_baseline: a masked answer (length 0) leaves the batch whitening', () => {
+    // without the masked third answer: a = [0.5, -0.5] (group mean 0.5), lengths 2 and 2 -> mu 0, var = (2*.25*2)/3
+    const withMasked = computeAdvantages('reinforce_pp_baseline', [1, 0, 7], [0, 0, 1], [2, 2, 0]);
+    const sd = Math.sqrt((2 * 0.25 + 2 * 0.25) / 3 + 1e-8);
+    expect(withMasked[0]).toBeCloseTo(0.5 / sd, 9);
+    expect(withMasked[1]).toBeCloseTo(-0.5 / sd, 9);
+    // counting it with its 5 tokens moves both mean and variance
+    const counted = computeAdvantages('reinforce_pp_baseline', [1, 0, 7], [0, 0, 1], [2, 2, 5]);
+    expect(counted[0]).not.toBeCloseTo(withMasked[0]!, 3);
+  });
+
+  it('the registry refuses a duplicate name', () => {
+    expect(() => registerAdvantage('grpo', grpo)).toThrow(/"grpo" is already registered/);
   });
 });

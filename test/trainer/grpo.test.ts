@@ -104,7 +104,6 @@ describe('runGrpo with a loss that goes bad', () => {
     });
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'laconic-grpo-nan-'));
     const cfg = cfgWith(['objective="nan_after_two"', 'train.checkpoint_every=1', 'eval.count=0', 'optim.micro_batch_size=64']);
-    cfg.objective_params = { epsilon_low: 0.2, epsilon_high: 0.28, clip_ratio_c: null, kl_coef: 0.05, kl_type: 'k3', entropy_coef: 0, loss_agg: 'token_mean' };
     await expect(runGrpo(cfg, { outDir: out, quiet: true })).rejects.toThrow(/step 3: .*(loss|gradient norm).*NaN/);
     const ck = await loadCheckpoint(path.join(out, 'checkpoints', 'latest'));
     expect((ck.extra as { step: number }).step).toBe(2);

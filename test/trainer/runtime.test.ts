@@ -42,3 +42,36 @@ describe('PolicyRuntime.sample budgets', () => {
     }
   });
 });
+
+describe('PolicyRuntime.sample logprobs at the sampling temperature', () => {
+  it('with logprob_temperature 0.6 the sampled logprobs are those of logits / 0.6, as training scores them', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'laconic-rt-t-'));
+    const rt = await PolicyRuntime.open(
+      {
+        seed: 2,
+        backend: 'cpu',
+        workers: 0,
+        model: { checkpoint: null, init: { vocabSize: 64, contextLength: 32, dModel: 16, nLayers: 1, nHeads: 2, mlpRatio: 2 } },
+        optim: OptimSchema.parse({}),
+        totalSteps: 1,
+        needsReference: true,
+      },
+      { outDir: out, resume: false },
+    );
+    try {
+      const [s] = await rt.sample(['abc'], 8, { temperature: 0.6, top_p: 1, top_k: 0, logprob_temperature: 0.6 }, new Rng(7));
+      const seq = [...s!.promptTokens, ...s!.tokens];
+      const P = s!.promptTokens.length;
+      const at = (rows: number[][]) => rows[0]!.slice(P);
+      const t06 = at(await rt.policy.logprobs([seq], { temperature: 0.6 }));
+      const t1 = at(await rt.policy.logprobs([seq], { temperature: 1 }));
+      s!.logprobs.forEach((lp, i) => expect(lp).toBeCloseTo(t06[i]!, 4));
+      // the reference scores at the same temperature (it starts equal to the policy)
+      at(await rt.referenceLogprobs([seq], 0.6)).forEach((lp, i) => expect(lp).toBeCloseTo(t06[i]!, 4));
+      // and temperature 1 is a different distribution: the old behaviour would not match
+      expect(Math.max(...t1.map((x, i) => Math.abs(x - t06[i]!)))).toBeGreaterThan(1e-3);
+    } finally {
+      await rt.close();
+    }
+  });
+});

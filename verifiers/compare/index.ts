@@ -1,7 +1,8 @@
-import { contains, type Node } from '../ast.js';
+import { contains, freeSymbols, type Node } from '../ast.js';
 import { GuardError, LIMITS, ParseError } from '../limits.js';
 import { compactForm } from '../normalise.js';
 import { parseAnswer } from '../parse.js';
+import { stripLabels } from './label.js';
 import { asAssignment, relationEqual } from './relation.js';
 import { scalarEqual } from './scalar.js';
 import { isStructure, structureEqual } from './structure.js';
@@ -81,6 +82,12 @@ function canon(n: Node): Node {
   return n;
 }
 
+function constantChainValue(n: Node): Node | null {
+  if (n.k !== 'rel' || !n.ops.every((o) => o === '=') || freeSymbols(n.items[0]!).length > 0) return null;
+  const last = n.items[n.items.length - 1]!;
+  return freeSymbols(last).length === 0 ? last : null;
+}
+
 export function nodesEqual(gIn: Node, pIn: Node): boolean {
   const g = canon(gIn);
   const p = canon(pIn);
@@ -91,6 +98,11 @@ export function nodesEqual(gIn: Node, pIn: Node): boolean {
   if (ga && pa && ga.label === pa.label) return nodesEqual(ga.value, pa.value);
   if (ga && p.k !== 'rel') return nodesEqual(ga.value, p);
   if (pa && g.k !== 'rel') return nodesEqual(g, pa.value);
+  // `1/2 = 10/9`, `1+1 = 2`: a chain of equalities that starts from a constant states its last member.
+  const gc = constantChainValue(g);
+  if (gc && p.k !== 'rel') return nodesEqual(gc, p);
+  const pc = constantChainValue(p);
+  if (pc && g.k !== 'rel') return nodesEqual(g, pc);
   const r = relationEqual(g, p, nodesEqual);
   if (r !== null) return r;
   const s = structureEqual(g, p, nodesEqual);
@@ -119,6 +131,8 @@ function parsed(s: string): Parsed {
   }
   let node: Node | Error;
   try {
+    // `\frac{1}{2`, `(1,2`, `{{5}`: a malformed group is no expression (the parser would close it).
+    if (!groupsBalanced(s)) throw new ParseError('unbalanced braces or brackets');
     node = parseAnswer(s);
   } catch (err) {
     if (!(err instanceof ParseError || err instanceof GuardError)) throw err;
@@ -130,6 +144,31 @@ function parsed(s: string): Parsed {
     if (parseCache.size > CACHE_SIZE) parseCache.delete(parseCache.keys().next().value!);
   }
   return out;
+}
+
+/**
+ * Whether braces balance, and round/square brackets open and close the same number of times
+ * (`[0, 1)` mixes them: intervals balance in count, not in kind). Escaped `\{ \}` count apart.
+ */
+export function groupsBalanced(s: string): boolean {
+  let braces = 0;
+  let escaped = 0;
+  let brackets = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\') {
+      const n = s[i + 1];
+      if (n === '{') escaped++;
+      else if (n === '}') escaped--;
+      i++;
+      continue;
+    }
+    if (c === '{') braces++;
+    else if (c === '}' && --braces < 0) return false;
+    else if (c === '(' || c === '[') brackets++;
+    else if (c === ')' || c === ']') brackets--;
+  }
+  return braces === 0 && escaped === 0 && brackets === 0;
 }
 
 /** Parse with the per-thread cache; throws ParseError / GuardError like parseAnswer. */
@@ -147,9 +186,24 @@ export function parseCached(s: string): Node {
 export function isEquivalent(gold: string, pred: string): boolean {
   // Past this size even the linear-time clean-up is wasted work: only identical text matches.
   if (gold.length > LIMITS.maxAnswerChars || pred.length > LIMITS.maxAnswerChars) return gold.trim() === pred.trim();
+  if (equivalentAnswers(gold, pred)) return true;
+  // A label on one side only (`(p,q)=(3,2)` against `(3,2)`): compare the values.
+  if (!pred.includes('=')) {
+    const g = stripLabels(gold);
+    if (g !== null) return equivalentAnswers(g, pred);
+  } else if (!gold.includes('=')) {
+    const p = stripLabels(pred);
+    if (p !== null) return equivalentAnswers(gold, p);
+  }
+  return false;
+}
+
+function equivalentAnswers(gold: string, pred: string): boolean {
   const G = parsed(gold);
   const P = parsed(pred);
   if (G.compact === P.compact && G.compact !== '') return true;
+  // A malformed group matches only the identical text (checked above), never a looser reading.
+  if (!groupsBalanced(gold) || !groupsBalanced(pred)) return false;
   if (G.node instanceof Error || P.node instanceof Error) {
     const gt = normText(G.compact);
     return gt !== '' && gt === normText(P.compact);

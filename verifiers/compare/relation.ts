@@ -73,12 +73,13 @@ export function inequalityToSet(n: Node): { variable: string; set: Node } | null
   if (n.ops.length === 1) {
     let [l, r] = n.items as [Node, Node];
     let op = n.ops[0]!;
-    if (l.k !== 'sym' && r.k === 'sym') {
+    // The variable may be a name or a function value (`f(x) < 1`).
+    if (labelOf(l) === null && labelOf(r) !== null) {
       [l, r] = [r, l];
       op = FLIP[op]!;
     }
-    if (l.k !== 'sym' || !isConstant(r)) return null;
-    const v = l.name;
+    const v = labelOf(l);
+    if (v === null || !isConstant(r)) return null;
     switch (op) {
       case '<':
         return { variable: v, set: interval(NEG_INF, false, r, false) };
@@ -96,12 +97,13 @@ export function inequalityToSet(n: Node): { variable: string; set: Node } | null
   }
   if (n.ops.length === 2) {
     const [a, x, b] = n.items as [Node, Node, Node];
-    if (x.k !== 'sym' || !isConstant(a) || !isConstant(b)) return null;
+    const v = labelOf(x);
+    if (v === null || !isConstant(a) || !isConstant(b)) return null;
     const [o1, o2] = n.ops as [RelOp, RelOp];
     const up = (o: RelOp): boolean => o === '<' || o === '<=';
     const down = (o: RelOp): boolean => o === '>' || o === '>=';
-    if (up(o1) && up(o2)) return { variable: x.name, set: interval(a, o1 === '<=', b, o2 === '<=') };
-    if (down(o1) && down(o2)) return { variable: x.name, set: interval(b, o2 === '>=', a, o1 === '>=') };
+    if (up(o1) && up(o2)) return { variable: v, set: interval(a, o1 === '<=', b, o2 === '<=') };
+    if (down(o1) && down(o2)) return { variable: v, set: interval(b, o2 === '>=', a, o1 === '>=') };
   }
   return null;
 }

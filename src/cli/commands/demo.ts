@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { demoTable, runDemo } from '../../demo/demo.js';
 import { collect } from './collect.js';
+import { withBackend } from './train.js';
 
 export function register(program: Command): void {
   program
@@ -11,8 +12,9 @@ export function register(program: Command): void {
     .option('--out <dir>', 'run folder (default runs/demo-<scheme>)')
     .option('--json', 'print {"before": {...}, "after": {...}} as JSON')
     .option('--quiet', 'no progress output')
-    .action(async (o: { scheme?: string; set: string[]; out?: string; json?: boolean; quiet?: boolean }) => {
-      const r = await runDemo({ scheme: o.scheme, sets: o.set, out: o.out, quiet: o.quiet });
+    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu | webgpu (same as --set backend=NAME)')
+    .action(async (o: { scheme?: string; set: string[]; out?: string; json?: boolean; quiet?: boolean; backend?: string }) => {
+      const r = await runDemo({ scheme: o.scheme, sets: withBackend(o.set, o.backend), out: o.out, quiet: o.quiet });
       if (o.json) process.stdout.write(JSON.stringify({ before: r.before, after: r.after, scheme: r.scheme, steps: r.steps, wall_s: r.wall_s }) + '\n');
       else process.stdout.write(demoTable(r) + '\n');
     });

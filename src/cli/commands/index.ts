@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { register as config } from './config.js';
 import { register as data } from './data.js';
 import { register as demo } from './demo.js';
 import { register as dpo } from './dpo.js';
 import { register as evalCmd } from './eval.js';
+import { register as losses } from './losses.js';
 import { register as pairs } from './pairs.js';
 import { register as report } from './report.js';
 import { register as rewards } from './rewards.js';
@@ -12,6 +14,9 @@ import { register as sweep } from './sweep.js';
 import { register as train } from './train.js';
 import { register as verify } from './verify.js';
 import { register as worker } from './worker.js';
+import { register as exportCmd } from './export.js';
+import { register as score } from './score.js';
+import { register as generate } from './generate.js';
 
 /**
  * Every CLI command lives in its own module exporting `register(program)`; commands are thin
@@ -26,9 +31,14 @@ export const commands: Array<(program: Command) => void> = [
   evalCmd,
   verify,
   schemes,
+  losses,
   rewards,
   sweep,
   worker,
   report,
   data,
+  config,
+  exportCmd,
+  score,
+  generate,
 ];

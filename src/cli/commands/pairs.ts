@@ -1,36 +1,47 @@
 import type { Command } from 'commander';
 import { applySets } from '../../config/load.js';
 import { collect, intList } from './collect.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseCount } from '../../util/jsonl.js';
+import { acquireLock } from '../../util/runFolder.js';
 import { generatePairs } from '../../offline/selfpairs.js';
 import { pairStrategyNames, type PairStrategyName } from '../../offline/pairs.js';
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got ${JSON.stringify(v)}`);
-  return n;
-};
+// Negative and non-numeric counts are refused (src/util/jsonl.ts parseCount).
+const int = (name: string, min = 1) => (v: string) => parseCount(name, v, min);
 
 export function register(program: Command): void {
   program
     .command('pairs')
-    .description("Preference pairs from a policy's own answers: sample G per problem, verify, pair the shortest correct against a wrong one.")
+    .description("Preference pairs from a policy's own answers: sample G per problem, verify (cut-off answers count wrong), pair by strategy; oracle-based builders (best_worst, rso, uncertainty_filtered) and win rates go through --oracle.")
     .requiredOption('--checkpoint <dir>', 'policy checkpoint')
     .requiredOption('--dataset <name>', 'problems: synthetic | gsm8k | math_train | svamp | math500')
     .requiredOption('--out <file>', 'output JSONL of {prompt, chosen, rejected, id, meta}')
     .option('--samples <G>', 'answers per problem', int('--samples'), 8)
     .option('--count <N>', 'problems', int('--count'), 64)
     .option('--split <name>', 'dataset split', 'train')
-    .option('--seed <S>', 'seed of the problem draw and the sampling', int('--seed'), 0)
+    .option('--seed <S>', 'seed of the problem draw and the sampling', int('--seed', 0), 0)
     .option('--budget <N>', 'max new tokens per answer', int('--budget'), 128)
     .option('--strategy <name>', `pairing strategy: ${pairStrategyNames.join(' | ')}`, 'shortest_correct_vs_wrong')
+    .option('--strategy-param <key=value>', 'parameter of an oracle-based strategy (repeatable), e.g. --strategy-param beta=0.5', collect, [])
+    .option('--oracle <name|path>', 'preference oracle: verifier_length | verifier | a module path', 'verifier_length')
+    .option('--oracle-param <key=value>', 'oracle parameter (repeatable), e.g. --oracle-param temperature=20', collect, [])
+    .option('--score-truncated', 'let an answer cut off at the budget count as correct (default: scored wrong, verdict "truncated")')
     .option('--temperature <T>', 'sampling temperature', Number, 1)
     .option('--levels <list>', 'synthetic difficulty levels, e.g. 1,2')
     .option('--option <key=value>', "further dataset option (repeatable), e.g. --option names=fixed", collect, [])
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu | webgpu', 'auto')
-    .action(async (o: { checkpoint: string; dataset: string; out: string; samples: number; count: number; split: string; seed: number; budget: number; strategy: string; temperature: number; backend: string; levels?: string; option: string[] }) => {
+    .option('--native <mode>', 'OpenBLAS matMul on wasm: auto | on | off')
+    .action(async (o: { checkpoint: string; dataset: string; out: string; samples: number; count: number; split: string; seed: number; budget: number; strategy: string; strategyParam: string[]; oracle: string; oracleParam: string[]; scoreTruncated?: boolean; temperature: number; backend: string; levels?: string; option: string[] }) => {
+      if (fs.existsSync(o.out) && fs.statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is a folder; give a .jsonl file path`);
+      if (o.samples === 1) process.stderr.write('laconic pairs: warning: --samples 1 gives one answer per problem, so no problem can have both a chosen and a rejected answer: no pairs\n');
       const options = applySets({}, o.option, '--option');
       const levels = o.levels === undefined ? undefined : intList('--levels', o.levels);
       if (!(pairStrategyNames as string[]).includes(o.strategy)) throw new Error(`--strategy: unknown "${o.strategy}"; known: ${pairStrategyNames.join(', ')}`);
+      // One writer per output file (the lock sits next to it as OUT.lock while pairs are made).
+      fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+      const release = await acquireLock(path.resolve(o.out), `${path.resolve(o.out)}.lock`, 'pairs');
       const r = await generatePairs({
         checkpoint: o.checkpoint,
         dataset: o.dataset,
@@ -42,11 +53,14 @@ export function register(program: Command): void {
         options,
         budget: o.budget,
         strategy: o.strategy as PairStrategyName,
+        strategyParams: applySets({}, o.strategyParam, '--strategy-param'),
+        oracle: { name: o.oracle, params: applySets({}, o.oracleParam, '--oracle-param') },
+        scoreTruncated: o.scoreTruncated ?? false,
         temperature: o.temperature,
         backend: o.backend as never,
         out: o.out,
         onProgress: (d, t) => process.stderr.write(`\rpairs ${d}/${t}`),
-      });
+      }).finally(release);
       const s = r.stats;
       process.stderr.write(
         `\nlaconic pairs: ${s.pairs} pairs from ${s.problems} problems → ${r.out}\n` +

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeSchedules, describeShapers, formatSchemes } from '../../../rewards/schemes.js';
+import { describeTrainerChoices, formatTrainerChoices } from '../../trainer/listing.js';
 
 /** `laconic schemes`: every reward shaper with its parameters, defaults and descriptions. */
 export function register(program: Command): void {
@@ -10,6 +11,7 @@ export function register(program: Command): void {
     .action((opts: { json?: boolean }) => {
       const shapers = describeShapers();
       const schedules = describeSchedules();
-      process.stdout.write(opts.json ? JSON.stringify({ shapers, schedules }, null, 2) + '\n' : formatSchemes(shapers, schedules));
+      const trainer = describeTrainerChoices();
+      process.stdout.write(opts.json ? JSON.stringify({ shapers, schedules, ...trainer }, null, 2) + '\n' : formatSchemes(shapers, schedules) + '\n' + formatTrainerChoices(trainer));
     });
 }

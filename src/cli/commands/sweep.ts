@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { trainCommandFrom } from '../../sweep/command.js';
+import { withStopSignal } from '../../util/signals.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -33,7 +34,7 @@ export function register(program: Command): void {
     .option('--queue <url>', 'redis://HOST:PORT: queue the runs for `laconic worker`s (any machines) instead of training here')
     .option('--queue-name <name>', 'BullMQ queue name (default laconic-runs)')
     .option('--train-command <json>', 'command prefix used instead of this package\'s `laconic` (JSON array; gets `train --config F --out D`)')
-    .option('--force', 'retrain runs that already finished')
+    .option('--force', 'retrain every run from scratch, also runs whose folder holds another config (otherwise refused)')
     .option('--dry-run', 'validate and list the runs, train nothing')
     .option('--plain', 'plain progress lines even on a terminal')
     .option('--quiet', 'no progress output')
@@ -53,15 +54,31 @@ export function register(program: Command): void {
         }
         return;
       }
-      const res = await runSweep(plan, {
-        out,
-        workers: o.workers,
-        queue: o.queue,
-        queueOptions: o.queueName ? { queueName: o.queueName } : undefined,
-        command: trainCommandFrom(o.trainCommand),
-        force: o.force,
-        progress: o.quiet ? 'none' : o.plain ? 'plain' : 'auto',
-      });
+      // Ctrl-C / SIGTERM: the runs finish their step and checkpoint, the report is written, exit 130;
+      // a second signal exits at once (the runs are killed, their last checkpoints stay good).
+      const ac = new AbortController();
+      let interrupted = false;
+      const res = await withStopSignal(
+        async (stop) => {
+          const r = await runSweep(plan, {
+            out,
+            workers: o.workers,
+            queue: o.queue,
+            queueOptions: o.queueName ? { queueName: o.queueName } : undefined,
+            command: trainCommandFrom(o.trainCommand),
+            force: o.force,
+            progress: o.quiet ? 'none' : o.plain ? 'plain' : 'auto',
+            signal: ac.signal,
+          });
+          interrupted = stop.requested;
+          return r;
+        },
+        { onStop: () => ac.abort(), what: 'stopping the runs after their current step (each writes a checkpoint)' },
+      );
+      if (interrupted) {
+        process.stdout.write(`sweep ${plan.name}: interrupted; ${res.done.length} trained, ${res.unfinished.length} unfinished. Run the same command to resume them.\n  report: ${res.report.html}\n`);
+        return;
+      }
       process.stdout.write(
         `sweep ${plan.name}: ${res.done.length} trained, ${res.skipped.length} already finished, ${res.failed.length} failed` +
           `${res.unfinished.length ? `, ${res.unfinished.length} unfinished` : ''}\n` +

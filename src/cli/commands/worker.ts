@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { trainCommandFrom } from '../../sweep/command.js';
+import { StopSignal } from '../../util/signals.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -38,10 +39,9 @@ export function register(program: Command): void {
     .option('--keep-runs', 'keep the scratch folders of finished runs')
     .action(async (o: WorkerCliOptions) => {
       const { runWorker } = await import('../../sweep/worker.js');
+      // First Ctrl-C / SIGTERM: the current runs checkpoint and their jobs go back to the queue; a second exits at once.
       const ac = new AbortController();
-      const stop = () => ac.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const stop = StopSignal.install({ onStop: () => ac.abort(), what: 'handing the current runs back to the queue' });
       const r = await runWorker({
         url: o.queue,
         queueName: o.queueName,
@@ -56,6 +56,7 @@ export function register(program: Command): void {
         signal: ac.signal,
         log: (l) => process.stderr.write(`[${new Date().toISOString()}] ${l}\n`),
       });
+      stop.dispose();
       process.stderr.write(`laconic worker: ${r.completed} run(s) done, ${r.failed} failed\n`);
     });
 }

@@ -8,6 +8,8 @@ import { Rng } from '../../util/rng.js';
 export interface DatasetProblem extends Problem {
   source: string;
   subject?: string;
+  /** Target length in tokens, for target-length methods (L1-style); evaluation reports adherence to it. */
+  target?: number;
 }
 
 /** A file under the package's vendored data/ folder (never the machine-specific shared folder). */

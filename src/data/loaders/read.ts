@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { z } from 'zod';
+import { LineErrors, stripBom } from '../../util/jsonl.js';
 
 function issues(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.length ? `field ${i.path.join('.')}` : 'record'}: ${i.message}`).join('; ');
@@ -7,15 +8,16 @@ function issues(err: z.ZodError): string {
 
 function readText(file: string): string {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return stripBom(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new Error(`${file}: cannot read (${(e as Error).message})`);
   }
 }
 
-/** Records of a JSONL file; a bad line fails with `file:line: ...` (1-based). Blank lines are skipped. */
+/** Records of a JSONL file; bad lines fail with `file:line: ...` (1-based), all of them. Blank lines are skipped. */
 export function readJsonl<T>(file: string, schema: z.ZodType<T>): T[] {
   const out: T[] = [];
+  const errors = new LineErrors(file);
   readText(file)
     .split('\n')
     .forEach((line, i) => {
@@ -24,12 +26,13 @@ export function readJsonl<T>(file: string, schema: z.ZodType<T>): T[] {
       try {
         value = JSON.parse(line);
       } catch (e) {
-        throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+        return errors.add(i + 1, `invalid JSON (${(e as Error).message})`);
       }
       const r = schema.safeParse(value);
-      if (!r.success) throw new Error(`${file}:${i + 1}: ${issues(r.error)}`);
+      if (!r.success) return errors.add(i + 1, issues(r.error));
       out.push(r.data);
     });
+  errors.throwIfAny();
   return out;
 }
 

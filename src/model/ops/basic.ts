@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config.js';
 import { customOp, oneHotF32, sc } from './consts.js';
-import { t2d } from './kernels.js';
+import { matMulT } from './linear.js';
 
 /** Pre-norm over the last axis: RMSNorm (x / rms(x) · g) or LayerNorm ((x - μ) / σ · g + b). */
 export function norm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor | null, c: ModelConfig): tf.Tensor2D {
@@ -56,7 +56,7 @@ export function embed(ids: ArrayLike<number>, w: tf.Tensor2D, depth: number): tf
     save([oh]);
     return {
       value: tf.matMul(oh, wi),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(t2d(saved[0] as tf.Tensor2D), dy as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => matMulT(saved[0] as tf.Tensor2D, dy as tf.Tensor2D, true, false),
     };
   });
   return f(w);

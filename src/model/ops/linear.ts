@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeActive } from '../../backend/native.js';
 import { customOp } from './consts.js';
 import { t2d } from './kernels.js';
 
@@ -34,9 +35,19 @@ const linearBias = customOp<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D], tf.Tensor2D
   };
 });
 
-/** dX = dY · Wᵀ with plain 2-D products. */
+/**
+ * op(a) · op(b) for 2-D a, b (op = transpose where asked). On the BLAS addon (nativeActive) the
+ * transposes are product flags; on plain wasm they are materialised first, because XNNPACK is fast
+ * only for untransposed products. Differentiable either way.
+ */
+export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {
+  if (nativeActive()) return tf.matMul(a, b, transposeA, transposeB) as tf.Tensor2D;
+  return tf.matMul(transposeA ? t2d(a) : a, transposeB ? t2d(b) : b) as tf.Tensor2D;
+}
+
+/** dX = dY · Wᵀ with plain 2-D products (a transposed product on the BLAS addon). */
 export function matMulGradX(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(dy, t2d(w)) as tf.Tensor2D;
+  return matMulT(dy, w, false, true);
 }
 
 /**
@@ -44,8 +55,30 @@ export function matMulGradX(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
  * model's shapes (either way the two transposes are cheap next to the product).
  */
 export function matMulGradW(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  if (nativeActive()) return tf.matMul(x, dy, true, false) as tf.Tensor2D;
   return t2d(tf.matMul(t2d(dy), x) as tf.Tensor2D);
 }
+
+/**
+ * y = x · Wᵀ for W stored [out, in] (a tied output head: the embedding [vocab, d]). On the BLAS
+ * addon no transpose is materialised, forward or backward (dX = dY · W, dW = dYᵀ · X); elsewhere
+ * it is linear(x, t2d(w)).
+ */
+export function linearT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (!nativeActive()) return linearNoBias(x, t2d(w));
+  return linearTNative(x, w);
+}
+
+const linearTNative = customOp<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D>((x, w, save) => {
+  save([x, w]);
+  return {
+    value: tf.matMul(x, w, false, true) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(dy as tf.Tensor2D, ws), tf.matMul(dy as tf.Tensor2D, xs, true, false)];
+    },
+  };
+});
 
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D | null): tf.Tensor2D {
   return b ? linearBias(x, w, b) : linearNoBias(x, w);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { beta } from './common.js';
-import { logRatios, defineLoss, logSigmoid } from './types.js';
+import { logRatios, defineLoss, logSigmoid, stopGradient } from './types.js';
 
 /**
  * Losses on the two log-ratios separately (not only their difference), so that they can anchor the
@@ -12,6 +12,7 @@ import { logRatios, defineLoss, logSigmoid } from './types.js';
 export const ncaPair = defineLoss({
   name: 'nca_pair',
   description: 'NCA: −logσ(βr_w) − ½logσ(−βr_w) − ½logσ(−βr_l)',
+  source: 'Chen et al. 2024 (NCA), arXiv 2402.05369; TRL "nca_pair"',
   params: z.object({ beta: beta() }).strict(),
   needsReference: true,
   rewardBeta: (p) => p.beta,
@@ -28,27 +29,45 @@ export const ncaPair = defineLoss({
 
 /**
  * BCO on pairs (Jung et al. 2024), TRL `bco_pair`: −logσ(βr_w − δ) − logσ(−(βr_l − δ)).
- * TRL HEAD uses δ = 0; v0.27 subtracted a running mean of the rewards. We keep δ a fixed parameter
- * so the loss stays a pure function (a running δ would be state the trainer has to checkpoint).
+ * δ is fixed (`delta`; TRL HEAD: 0) unless `running_delta`, TRL v0.27's form: δ is the running mean
+ * of the batch-mean reward β·(r_w + r_l)/2 over every step so far *including this one* (TRL updates
+ * its RunningMoments before computing the loss). The loss stays a pure function: the trainer passes
+ * the running state (`running_mean`, `running_count`, from before this step) and advances it
+ * afterwards with `updateRunningMean`.
  */
 export const bcoPair = defineLoss({
   name: 'bco_pair',
-  description: 'BCO (pairs): −logσ(βr_w − δ) − logσ(−(βr_l − δ))',
+  description: 'BCO (pairs): −logσ(βr_w − δ) − logσ(−(βr_l − δ)), δ fixed or the running mean reward',
+  source: 'Jung et al. 2024 (BCO), arXiv 2404.04656; TRL "bco_pair" (v0.27 running-mean δ)',
   params: z
     .object({
       beta: beta(),
-      delta: z.number().default(0).describe('δ: reward shift separating chosen from rejected (TRL HEAD: 0; default 0)'),
+      delta: z.number().default(0).describe('δ: fixed reward shift separating chosen from rejected (TRL HEAD: 0; default 0)'),
+      running_delta: z.boolean().default(false).describe("δ = running mean of the batch-mean reward, TRL v0.27's form (default false)"),
+      running_mean: z.number().default(0).describe('running δ state before this step: mean of the previous batch-mean rewards (set by the trainer; default 0)'),
+      running_count: z.number().int().min(0).default(0).describe('running δ state: batches averaged so far (set by the trainer; default 0)'),
     })
     .strict(),
   needsReference: true,
   rewardBeta: (p) => p.beta,
   compute: (x, p) => {
     const { rw, rl } = logRatios(x, 'bco_pair');
-    const zw = tf.sub(tf.mul(rw, p.beta), p.delta);
-    const zl = tf.sub(tf.mul(rl, p.beta), p.delta);
+    let d: tf.Tensor | number = p.delta;
+    if (p.running_delta) {
+      const batchMean = stopGradient(tf.mul(tf.mean(tf.concat([rw, rl])), p.beta));
+      d = tf.div(tf.add(batchMean, p.running_mean * p.running_count), p.running_count + 1);
+    }
+    const zw = tf.sub(tf.mul(rw, p.beta), d);
+    const zl = tf.sub(tf.mul(rl, p.beta), d);
     return tf.sub(tf.neg(logSigmoid(zw)), logSigmoid(tf.neg(zl))) as tf.Tensor1D;
   },
 });
+
+/** One step of the running mean of batch means (TRL RunningMoments on a scalar per step). */
+export function updateRunningMean(state: { mean: number; count: number }, batchMean: number): { mean: number; count: number } {
+  const count = state.count + 1;
+  return { mean: state.mean + (batchMean - state.mean) / count, count };
+}
 
 /**
  * APO-zero (D'Oosterlinck et al. 2024), TRL `apo_zero`: (1 − σ(βr_w)) + σ(βr_l).
@@ -58,6 +77,7 @@ export const bcoPair = defineLoss({
 export const apoZero = defineLoss({
   name: 'apo_zero',
   description: 'APO-zero: (1 − σ(βr_w)) + σ(βr_l)',
+  source: 'D\'Oosterlinck et al. 2024 (APO), arXiv 2408.06266; TRL "apo_zero"',
   params: z.object({ beta: beta() }).strict(),
   needsReference: true,
   rewardBeta: (p) => p.beta,
@@ -74,6 +94,7 @@ export const apoZero = defineLoss({
 export const apoDown = defineLoss({
   name: 'apo_down',
   description: 'APO-down: σ(βr_w) + (1 − σ(βΔ))',
+  source: 'D\'Oosterlinck et al. 2024 (APO), arXiv 2408.06266; TRL "apo_down"',
   params: z.object({ beta: beta() }).strict(),
   needsReference: true,
   rewardBeta: (p) => p.beta,

@@ -7,6 +7,7 @@ import { delta, defineLoss } from './types.js';
 export const hinge = defineLoss({
   name: 'hinge',
   description: 'SLiC hinge: relu(1 − βΔ)',
+  source: 'Zhao et al. 2023 (SLiC-HF), arXiv 2305.10425; TRL "hinge" (with a reference; the paper\'s form is "slic")',
   params: z.object({ beta: beta(0.1, 'inverse margin: the loss is zero once Δ ≥ 1/β') }).strict(),
   needsReference: true,
   rewardBeta: (p) => p.beta,

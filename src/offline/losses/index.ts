@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { aot, aotPair } from './aot.js';
 import { apoDown, apoZero, bcoPair, ncaPair } from './anchored.js';
+import { alphaPo, cpo, slic } from './cpo.js';
+import { fDpo } from './fdivergence.js';
+import { modpo } from './modpo.js';
+import { sppo } from './selfplay.js';
 import { hinge } from './hinge.js';
 import { kto, ktoParams, ktoReferencePoint, ktoTerms } from './kto.js';
 import { ldDpo } from './length.js';
@@ -8,11 +13,13 @@ import { rpo, sft } from './nll.js';
 import { orpo, simpo } from './reference_free.js';
 import { ipo, sppoHard } from './regression.js';
 import { cdpo, discopop, dpo, exoPair, robust, sigmoidNorm } from './sigmoid.js';
-import type { LossDefinition, LossTensors, PairArrays, PairInputs, PairTensors } from './types.js';
+import { stopGradient, type LossDefinition, type LossTensors, type PairArrays, type PairInputs, type PairTensors } from './types.js';
 
 export type { LossDefinition, LossTensors, PairArrays, PairInputs, PairTensors } from './types.js';
 export { stopGradient } from './types.js';
 export { log1mexp } from './reference_free.js';
+export { updateRunningMean } from './anchored.js';
+export { sortAscending } from './aot.js';
 
 /**
  * The DPO family, registered by name. Each loss is written once, in tfjs ops, as a function of
@@ -39,6 +46,14 @@ const definitions = {
   exo_pair: exoPair,
   discopop,
   sft,
+  cpo,
+  alpha_po: alphaPo,
+  slic,
+  aot,
+  aot_pair: aotPair,
+  f_dpo: fDpo,
+  modpo,
+  sppo,
 } as const;
 
 export type PreferenceLossName = keyof typeof definitions;
@@ -94,6 +109,8 @@ const INPUT_KEYS = [
   'refChosenPrefix',
   'refRejectedPrefix',
   'klRef',
+  'chosenScore',
+  'rejectedScore',
 ] as const satisfies ReadonlyArray<keyof PairInputs<unknown>>;
 const REQUIRED_KEYS = new Set(['policyChosen', 'policyRejected', 'chosenLength', 'rejectedLength']);
 
@@ -148,6 +165,8 @@ function toLossTensors(pairs: PairInputs<number[] | tf.Tensor1D>, who: string): 
     refChosenPrefix: out.refChosenPrefix,
     refRejectedPrefix: out.refRejectedPrefix,
     klRef: out.klRef,
+    chosenScore: out.chosenScore,
+    rejectedScore: out.rejectedScore,
   };
 }
 
@@ -180,6 +199,10 @@ export const lossSpecSchema = z
     name: z.enum(preferenceLossNames as [PreferenceLossName, ...PreferenceLossName[]]).describe('registered loss name'),
     weight: z.number().min(0).default(1).describe('weight of this loss in the sum (default 1)'),
     params: z.record(z.string(), z.unknown()).default({}).describe("the loss's parameters (beta, gamma, epsilon, alpha, ...)"),
+    weighting: z
+      .enum(['none', 'wpo'])
+      .default('none')
+      .describe('none, or wpo: multiply each pair\'s loss by the constant w(y_w)·w(y_l), w(y) = exp(per-token mean log π(y)) (default none)'),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -198,6 +221,7 @@ export interface ResolvedLossSpec {
   key: string;
   weight: number;
   params: Record<string, unknown>;
+  weighting: 'none' | 'wpo';
   def: LossDefinition;
 }
 
@@ -215,6 +239,7 @@ export function resolveLossSpecs(specs: readonly LossSpec[], where = 'losses'): 
       key: (count.get(r.data.name) ?? 0) > 1 ? `${r.data.name}#${i}` : r.data.name,
       weight: r.data.weight,
       params: parseLossParams(r.data.name, r.data.params, `${where}[${i}].params`),
+      weighting: r.data.weighting,
       def,
     };
   });
@@ -225,12 +250,26 @@ export function combineLossTensors(x: LossTensors, specs: readonly ResolvedLossS
   const parts: Record<string, tf.Tensor1D> = {};
   let total: tf.Tensor1D | undefined;
   for (const s of specs) {
-    const l = s.def.compute(x, s.params);
+    const raw = s.def.compute(x, s.params);
+    const l = s.weighting === 'wpo' ? (tf.mul(raw, wpoWeights(x)) as tf.Tensor1D) : raw;
     parts[s.key] = l;
     const w = tf.mul(l, s.weight) as tf.Tensor1D;
     total = total ? (tf.add(total, w) as tf.Tensor1D) : w;
   }
   return { total: total!, parts };
+}
+
+/**
+ * WPO (Zhou et al. 2024, "Weighted preference optimization", arXiv 2406.11827): off-policy pairs are
+ * reweighted towards what the current policy would sample, w = exp(lp̄(y_w))·exp(lp̄(y_l)) with lp̄ the
+ * per-token mean log-probability, detached. TRL's later "weight alignment" also divides each token's
+ * probability by Σ_v p_v², which needs the whole vocabulary distribution; this trainer only has the
+ * log-probabilities of the sampled tokens, so it is the paper's unaligned weight.
+ */
+export function wpoWeights(x: LossTensors): tf.Tensor1D {
+  const lw = tf.div(x.policyChosen, x.chosenLength);
+  const ll = tf.div(x.policyRejected, x.rejectedLength);
+  return stopGradient(tf.exp(tf.add(lw, ll)) as tf.Tensor1D);
 }
 
 export interface CombinedLoss<T> {

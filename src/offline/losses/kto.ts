@@ -8,6 +8,10 @@ export const ktoParams = z
     beta: beta(),
     desirable_weight: z.number().positive().default(1).describe('λ_D: weight of desirable (chosen) examples (default 1)'),
     undesirable_weight: z.number().positive().default(1).describe('λ_U: weight of undesirable (rejected) examples (default 1)'),
+    pair_reduction: z
+      .enum(['mean', 'sum'])
+      .default('mean')
+      .describe('paired data only: mean = the two terms averaged, so the batch mean is over the 2n examples as TRL computes it; sum = their sum (default mean)'),
   })
   .strict();
 export type KtoParams = z.output<typeof ktoParams>;
@@ -35,18 +39,21 @@ export function ktoTerms(r: tf.Tensor1D, desirable: tf.Tensor1D, z0: tf.Tensor, 
 
 /**
  * KTO (Ethayarajh et al. 2024) on pairs: the chosen completion is a desirable example and the
- * rejected one an undesirable example; the per-pair loss is the sum of the two terms. For unpaired
+ * rejected one an undesirable example. TRL turns n pairs into 2n examples and averages over them, so
+ * the per-pair loss is the mean of the two terms (`pair_reduction: mean`); `sum` doubles it. For unpaired
  * {prompt, completion, label} data see `unpairedLosses.kto`.
  */
 export const kto = defineLoss({
   name: 'kto',
-  description: 'KTO on pairs: λ_D(1 − σ(β(r_w − z0))) + λ_U(1 − σ(β(z0 − r_l)))',
+  description: 'KTO on pairs: ½[λ_D(1 − σ(β(r_w − z0))) + λ_U(1 − σ(β(z0 − r_l)))] (the 2n-example mean)',
+  source: 'Ethayarajh et al. 2024 (KTO), arXiv 2402.01306; TRL KTOTrainer',
   params: ktoParams,
   needsReference: true,
   rewardBeta: (p) => p.beta,
   compute: (x, p) => {
     const { rw, rl } = logRatios(x, 'kto');
     const z0 = ktoReferencePoint(x.klRef, [rw, rl]);
-    return tf.add(ktoTerms(rw, tf.onesLike(rw), z0, p), ktoTerms(rl, tf.zerosLike(rl), z0, p)) as tf.Tensor1D;
+    const both = tf.add(ktoTerms(rw, tf.onesLike(rw), z0, p), ktoTerms(rl, tf.zerosLike(rl), z0, p)) as tf.Tensor1D;
+    return p.pair_reduction === 'mean' ? (tf.mul(both, 0.5) as tf.Tensor1D) : both;
   },
 });

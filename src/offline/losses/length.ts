@@ -6,9 +6,11 @@ import { smoothedLogistic, defineLoss, type LossTensors } from './types.js';
 /**
  * LD-DPO (Liu et al. 2024, "length desensitisation"), TRL `ld_alpha`. With l_p = min(|y_w|, |y_l|):
  *   log π_LD(y) = Σ_{t ≤ l_p} lp_t + α·Σ_{t > l_p} lp_t = α·S + (1 − α)·P,
- * where S is the full sum and P the sum over the first l_p tokens (the "prefix" inputs). The same
- * transform is applied to the policy and the reference; then the DPO sigmoid loss. α = 1 is DPO,
- * α = 0 compares only the common-length prefixes.
+ * where S is the full sum and P the sum over the first l_p tokens (the "prefix" inputs), then the
+ * DPO sigmoid loss. α = 1 is DPO, α = 0 compares only the common-length prefixes. `apply_to: both`
+ * transforms the policy and the reference (the paper's desensitised likelihood on both sides of the
+ * ratio); `policy` transforms the policy only and keeps the reference's full sums, as TRL does (its
+ * reference forward pass ignores ld_alpha).
  *
  * Taking the prefix sums instead of per-token arrays keeps the loss a function of [n] vectors, like
  * every other loss, and lets several α share one forward pass. The trainer computes the prefixes from
@@ -18,6 +20,7 @@ import { smoothedLogistic, defineLoss, type LossTensors } from './types.js';
 export const ldDpo = defineLoss({
   name: 'ld_dpo',
   description: 'LD-DPO: DPO on α-desensitised log-probs (tokens past the shorter length weigh α)',
+  source: 'Liu et al. 2024 (LD-DPO), arXiv 2409.06411; TRL ld_alpha',
   params: z
     .object({
       beta: beta(),
@@ -27,6 +30,10 @@ export const ldDpo = defineLoss({
         .max(1)
         .default(0.5)
         .describe('α ∈ [0, 1]: weight of the tokens beyond the shorter completion; 1 = DPO (paper suggests 0.5; default 0.5)'),
+      apply_to: z
+        .enum(['both', 'policy'])
+        .default('both')
+        .describe('both: transform policy and reference log-probs; policy: the policy only, as TRL does (default both)'),
     })
     .strict(),
   needsReference: true,
@@ -38,8 +45,11 @@ export const ldDpo = defineLoss({
     if (!x.refChosen || !x.refRejected) {
       throw new Error('preference loss "ld_dpo" needs reference log-probabilities: pass refChosen and refRejected');
     }
-    const rw = tf.sub(ld(x.policyChosen, pre.policyChosenPrefix), ld(x.refChosen, pre.refChosenPrefix));
-    const rl = tf.sub(ld(x.policyRejected, pre.policyRejectedPrefix), ld(x.refRejected, pre.refRejectedPrefix));
+    const both = p.apply_to === 'both';
+    const refW = both ? ld(x.refChosen, pre.refChosenPrefix) : x.refChosen;
+    const refL = both ? ld(x.refRejected, pre.refRejectedPrefix) : x.refRejected;
+    const rw = tf.sub(ld(x.policyChosen, pre.policyChosenPrefix), refW);
+    const rl = tf.sub(ld(x.policyRejected, pre.policyRejectedPrefix), refL);
     return smoothedLogistic(tf.mul(tf.sub(rw, rl), p.beta) as tf.Tensor1D, 0);
   },
 });

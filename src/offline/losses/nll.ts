@@ -11,6 +11,7 @@ import { chosenNll, delta, smoothedLogistic, defineLoss } from './types.js';
 export const sft = defineLoss({
   name: 'sft',
   description: 'SFT: −log π(y_w)/|y_w|, the per-token NLL of the chosen completion',
+  source: 'TRL DPOTrainer "sft"',
   params: z.object({}).strict(),
   needsReference: false,
   compute: (x) => chosenNll(x),
@@ -24,6 +25,7 @@ export const sft = defineLoss({
 export const rpo = defineLoss({
   name: 'rpo',
   description: 'RPO: −logσ(βΔ) + α·NLL(y_w)',
+  source: 'Pang et al. 2024 (iterative RPO), arXiv 2404.19733; TRL ["sigmoid", "sft"]',
   params: z
     .object({
       beta: beta(),

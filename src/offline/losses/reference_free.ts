@@ -17,6 +17,7 @@ function avgLogps(x: { policyChosen: tf.Tensor1D; policyRejected: tf.Tensor1D; c
 export const simpo = defineLoss({
   name: 'simpo',
   description: 'SimPO: −logσ(β·(lp̄_w − lp̄_l) − γ), reference-free, length-normalised',
+  source: 'Meng et al. 2024 (SimPO), arXiv 2405.14734; TRL CPOTrainer "simpo"',
   params: z
     .object({
       beta: beta(0.1, 'scale of the length-normalised log-probability margin'),
@@ -59,6 +60,7 @@ export function log1mexp(x: tf.Tensor1D): tf.Tensor1D {
 export const orpo = defineLoss({
   name: 'orpo',
   description: 'ORPO: NLL(y_w) − β·logσ(log-odds ratio), reference-free',
+  source: 'Hong et al. 2024 (ORPO), arXiv 2403.07691; TRL ORPOTrainer',
   params: z.object({ beta: beta(0.1, 'λ of the paper: weight of the odds-ratio term') }).strict(),
   needsReference: false,
   rewardBeta: (p) => p.beta,

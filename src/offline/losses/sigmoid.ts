@@ -12,6 +12,7 @@ import { delta, deltaPerToken, smoothedLogistic, defineLoss, logSigmoid } from '
 export const dpo = defineLoss({
   name: 'dpo',
   description: 'DPO: −logσ(βΔ) (TRL loss_type "sigmoid")',
+  source: 'Rafailov et al. 2023, arXiv 2305.18290; TRL DPOTrainer loss_type "sigmoid"',
   params: z.object({ beta: beta() }).strict(),
   needsReference: true,
   rewardBeta: (p) => p.beta,
@@ -22,6 +23,7 @@ export const dpo = defineLoss({
 export const cdpo = defineLoss({
   name: 'cdpo',
   description: 'conservative DPO: −(1−ε)logσ(βΔ) − ε·logσ(−βΔ) (TRL sigmoid + label_smoothing)',
+  source: 'Mitchell 2023, "A note on DPO with noisy preferences"; TRL "sigmoid" with label_smoothing',
   params: z
     .object({
       beta: beta(),
@@ -45,6 +47,7 @@ export const cdpo = defineLoss({
 export const robust = defineLoss({
   name: 'robust',
   description: 'robust DPO: [−(1−ε)logσ(βΔ) + ε·logσ(−βΔ)]/(1−2ε)',
+  source: 'Chowdhury et al. 2024 (rDPO), arXiv 2403.00409; TRL "robust"',
   params: z
     .object({
       beta: beta(),
@@ -70,6 +73,7 @@ export const robust = defineLoss({
 export const sigmoidNorm = defineLoss({
   name: 'sigmoid_norm',
   description: 'length-normalised DPO: −logσ(β·Δ̄) with per-token averaged log-ratios',
+  source: 'TRL DPOTrainer "sigmoid_norm"',
   params: z.object({ beta: beta() }).strict(),
   needsReference: true,
   rewardBeta: (p) => p.beta,
@@ -83,6 +87,7 @@ export const sigmoidNorm = defineLoss({
 export const exoPair = defineLoss({
   name: 'exo_pair',
   description: 'EXO: σ(z)(logσ(z) − log(1−ε)) + σ(−z)(logσ(−z) − log ε), z = βΔ',
+  source: 'Ji et al. 2024 (EXO), arXiv 2402.00856; TRL "exo_pair"',
   params: z
     .object({
       beta: beta(),
@@ -112,6 +117,7 @@ export const exoPair = defineLoss({
 export const discopop = defineLoss({
   name: 'discopop',
   description: 'DiscoPOP: (1−σ(z/τ))(−logσ(z)) + σ(z/τ)e^{−z}, z = βΔ',
+  source: 'Lu et al. 2024 (DiscoPOP), arXiv 2406.08414; TRL "discopop"',
   params: z
     .object({
       beta: beta(),

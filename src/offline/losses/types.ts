@@ -34,6 +34,13 @@ export interface PairInputs<T> {
    * back to the detached batch mean of the matched log-ratios, clamped at 0.
    */
   klRef?: T;
+  /**
+   * Self-play losses (sppo, inpo): the estimated probability that each completion beats the
+   * sampling policy, P̂(y ≻ π_t) ∈ [0, 1], from the preference oracle over the round's samples.
+   * MODPO: the second objective's reward of each completion (see `modpo`).
+   */
+  chosenScore?: T;
+  rejectedScore?: T;
 }
 
 export type PairArrays = PairInputs<number[]>;
@@ -52,19 +59,25 @@ export interface LossTensors {
   refChosenPrefix: tf.Tensor1D | undefined;
   refRejectedPrefix: tf.Tensor1D | undefined;
   klRef: tf.Tensor1D | undefined;
+  chosenScore: tf.Tensor1D | undefined;
+  rejectedScore: tf.Tensor1D | undefined;
 }
 
 /** One registered loss: a zod schema for its parameters and a pure tensor function. */
 export interface LossDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
-  /** One line for `laconic dpo --list-losses` and docs. */
+  /** One line for `laconic losses` and docs. */
   description: string;
+  /** Where the formula comes from: paper (arXiv id) and the reference implementation it matches. */
+  source: string;
   /** Strict zod object; every field has a documented default. */
   params: S;
   /** Whether the loss reads refChosen/refRejected. */
   needsReference: boolean;
   /** Whether the loss reads the *Prefix sums (LD-DPO). */
   needsPrefix?: boolean;
+  /** Whether the loss reads chosenScore/rejectedScore (self-play win rates, MODPO's second reward). */
+  needsScores?: boolean;
   /** β that converts log-ratios into the implicit rewards reported in stats, if the loss has one. */
   rewardBeta?(p: z.output<S>): number;
   /** Per-pair losses [n]; must be written in differentiable tf ops only. */
@@ -121,6 +134,14 @@ export function smoothedLogistic(z: tf.Tensor1D, eps: number): tf.Tensor1D {
 /** Per-token NLL of the chosen completion, −log π(y_w)/|y_w| (the SFT / RPO / ORPO term). */
 export function chosenNll(x: LossTensors): tf.Tensor1D {
   return tf.neg(tf.div(x.policyChosen, x.chosenLength)) as tf.Tensor1D;
+}
+
+/** The per-pair scores of `loss`, with an error that says where they come from when absent. */
+export function requireScores(x: LossTensors, loss: string, what: string): { sc: tf.Tensor1D; sr: tf.Tensor1D } {
+  if (!x.chosenScore || !x.rejectedScore) {
+    throw new Error(`preference loss "${loss}" needs chosenScore and rejectedScore (${what})`);
+  }
+  return { sc: x.chosenScore, sr: x.rejectedScore };
 }
 
 /** Typed constructor so that `compute` and `rewardBeta` see the parsed parameter type. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { registerObjective, type Objective, type ObjectiveContext, type ObjectiveResult } from '../../model/objective.js';
-import { klEstimate } from './ppoClip.js';
+import { klEstimate } from './policyLoss.js';
 import { syncReadable } from '../../model/ops/kernels.js';
 
 /**

@@ -1,0 +1,96 @@
+/**
+ * Hugging Face decoder throughput at the real shapes: `npm run bench -- hf --shape smollm2-135m|qwen2.5-0.5b|qwen3-0.6b
+ *   [--lora R] [--backend wasm|cpu|webgpu|auto] [--steps 2] [--batch 4] [--seq 128] [--prompt 32] [--new-tokens 16]`
+ *
+ * Builds a random-weight model of the published config.json (no download: the numbers below are those files'),
+ * through the same config mapping as a loaded folder (parseHfConfig → modelConfigFromHf), with LoRA r = R,
+ * alpha = 2R on all seven projections when --lora is given (else full fine-tuning). Prints one JSON line:
+ * train_tokens_per_s (forward + backward + Adam over a batch × seq batch, every token a target, after one
+ * warm-up step), sample_tokens_per_s_16 / _64 (KV-cache sampling at temperature 1 of --new-tokens tokens
+ * after a --prompt-token prompt, for 16 and for 64 sequences at once), peak_rss_mb. The default run is short
+ * (two steps, 16 new tokens); numbers on a shared machine are noisy.
+ */
+import { initBackend, type BackendChoice } from '../src/backend/index.js';
+import { parseHfConfig } from '../src/model/hf/config.js';
+import { modelConfigFromHf } from '../src/model/hfModel.js';
+import { Policy } from '../src/model/policy.js';
+import { Rng } from '../src/util/rng.js';
+import { intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
+
+/** The published config.json fields that shape the model (HuggingFaceTB/SmolLM2-135M, Qwen/Qwen2.5-0.5B, Qwen/Qwen3-0.6B). */
+export const HF_SHAPES: Record<string, Record<string, unknown>> = {
+  'smollm2-135m': {
+    model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_attention_heads: 9, num_key_value_heads: 3,
+    num_hidden_layers: 30, vocab_size: 49152, tie_word_embeddings: true, rope_theta: 100000, rms_norm_eps: 1e-5,
+    max_position_embeddings: 8192, attention_bias: false, mlp_bias: false, head_dim: 64,
+  },
+  'qwen2.5-0.5b': {
+    model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_attention_heads: 14, num_key_value_heads: 2,
+    num_hidden_layers: 24, vocab_size: 151936, tie_word_embeddings: true, rope_theta: 1000000, rms_norm_eps: 1e-6,
+    max_position_embeddings: 32768,
+  },
+  'qwen3-0.6b': {
+    model_type: 'qwen3', hidden_size: 1024, intermediate_size: 3072, num_attention_heads: 16, num_key_value_heads: 8,
+    num_hidden_layers: 28, vocab_size: 151936, tie_word_embeddings: true, rope_theta: 1000000, rms_norm_eps: 1e-6,
+    max_position_embeddings: 40960, attention_bias: false, head_dim: 128,
+  },
+};
+
+async function sampleRate(policy: Policy, n: number, promptLen: number, newTokens: number, rng: Rng): Promise<number> {
+  const V = policy.config.vocabSize;
+  const prompts = Array.from({ length: n }, () => Array.from({ length: promptLen }, () => rng.int(0, V - 1)));
+  const t0 = performance.now();
+  const out = await policy.sample(prompts, { temperature: 1, stopTokens: [], maxNewTokens: newTokens, rng, batchSize: n });
+  return out.reduce((a, r) => a + r.length, 0) / ((performance.now() - t0) / 1000);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const shape = String(args.shape ?? 'smollm2-135m');
+  const raw = HF_SHAPES[shape];
+  if (!raw) throw new Error(`--shape: unknown "${shape}"; choose ${Object.keys(HF_SHAPES).join(', ')}`);
+  const r = args.lora === undefined ? 0 : intArg(args, 'lora', 16);
+  const steps = Math.max(1, intArg(args, 'steps', 2));
+  const B = Math.max(1, intArg(args, 'batch', 4));
+  const T = Math.max(2, intArg(args, 'seq', 128));
+  const promptLen = Math.max(1, intArg(args, 'prompt', 32));
+  const newTokens = Math.max(1, intArg(args, 'new-tokens', 16));
+  const info = await initBackend(String(args.backend ?? 'wasm') as BackendChoice);
+  process.stderr.write(`backend: ${info.name} (${info.detail})\n`);
+  const config = modelConfigFromHf(parseHfConfig(raw, `${shape} config.json`), {
+    lora: r > 0 ? { r, alpha: 2 * r } : null,
+    contextLength: Math.max(T, promptLen + newTokens),
+  });
+  const policy = Policy.create(config, { seed: 0 });
+  policy.setOptimizer({ lr: 1e-5 });
+  const rng = new Rng(1);
+  const tokens = Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(0, config.vocabSize - 1)));
+  const batch = { tokens, lossMask: tokens.map((t) => t.map((_, i) => (i > 0 ? 1 : 0))) };
+  const obj = { name: 'nll', params: {} };
+  await policy.trainStep(batch, obj, { microBatchSize: B }); // warm-up: shapes, caches, packing
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await policy.trainStep(batch, obj, { microBatchSize: B });
+  const train = (B * T * steps) / ((performance.now() - t0) / 1000);
+  await policy.sample([tokens[0]!.slice(0, promptLen)], { temperature: 1, stopTokens: [], maxNewTokens: 2, rng }); // warm-up
+  const s16 = await sampleRate(policy, 16, promptLen, newTokens, rng);
+  const s64 = await sampleRate(policy, 64, promptLen, newTokens, rng);
+  printResult({
+    shape,
+    backend: info.name,
+    mode: r > 0 ? 'lora' : 'full',
+    ...(r > 0 ? { lora_r: r } : {}),
+    params: policy.numParams,
+    train_tokens_per_s: round(train),
+    sample_tokens_per_s_16: round(s16),
+    sample_tokens_per_s_64: round(s64),
+    peak_rss_mb: peakRssMb(),
+    train_batch: `${B}x${T}`,
+    sample: `${promptLen}+${newTokens}`,
+  });
+  policy.dispose();
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  process.stderr.write(`bench hf: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+import type { z } from 'zod';
+import { typeName, type ParamInfo } from '../../rewards/schemes.js';
+import { builderNames, builders, type Builder } from './builders.js';
+import { iterativeAlgorithmNames, iterativeAlgorithms, type IterativeAlgorithm } from './iterative.js';
+import { getPreferenceLoss, preferenceLossNames, unpairedLossNames } from './losses/index.js';
+import { describeListLosses } from './losses/listwise.js';
+import { describeOracles } from './oracle.js';
+
+/**
+ * What `laconic losses` prints: every preference loss, list loss and iterative algorithm with its
+ * parameters, defaults and source, built from the zod schemas so that it cannot drift from them.
+ */
+export interface CatalogEntry {
+  name: string;
+  description: string;
+  source: string;
+  /** Reads reference log-probabilities. */
+  reference?: boolean;
+  params: ParamInfo[];
+}
+
+export interface LossCatalog {
+  preference: CatalogEntry[];
+  /** Preference losses that also train on unpaired {prompt, completion, label} data. */
+  unpaired: string[];
+  list: CatalogEntry[];
+  iterative: CatalogEntry[];
+  pair_builders: CatalogEntry[];
+  oracles: Array<{ name: string; description: string; params: Record<string, string> }>;
+}
+
+function paramInfos(schema: z.ZodType): ParamInfo[] {
+  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape ?? {};
+  const defaults = schema.parse({}) as Record<string, unknown>;
+  return Object.entries(shape).map(([name, t]) => ({ name, type: typeName(t), default: defaults[name], description: t.description ?? '' }));
+}
+
+export function describeLosses(): LossCatalog {
+  return {
+    preference: preferenceLossNames.map((n) => {
+      const d = getPreferenceLoss(n);
+      return { name: n, description: d.description, source: d.source, reference: d.needsReference, params: paramInfos(d.params) };
+    }),
+    unpaired: [...unpairedLossNames],
+    list: describeListLosses().map((d) => ({ name: d.name, description: d.description, source: d.source, reference: d.needsReference, params: paramInfos(d.params) })),
+    iterative: iterativeAlgorithmNames.map((n) => {
+      const a = iterativeAlgorithms[n] as IterativeAlgorithm;
+      return { name: n, description: a.description, source: a.source, params: paramInfos(a.params) };
+    }),
+    pair_builders: builderNames.map((n) => {
+      const b = builders[n] as Builder;
+      return { name: n, description: b.description, source: b.source, params: paramInfos(b.params) };
+    }),
+    oracles: describeOracles(),
+  };
+}
+
+function section(title: string, entries: readonly CatalogEntry[]): string[] {
+  const out = [`${title}`, ''];
+  for (const e of entries) {
+    const ref = e.reference === undefined ? '' : e.reference ? ' [reference]' : ' [reference-free]';
+    out.push(`${e.name}${ref}: ${e.description}`, `  source: ${e.source}`);
+    for (const p of e.params) out.push(`  ${p.name}: ${p.type} = ${JSON.stringify(p.default)}  ${p.description}`);
+    out.push('');
+  }
+  return out;
+}
+
+export function formatLosses(c: LossCatalog = describeLosses()): string {
+  const lines = [
+    ...section('Preference losses (losses: [{name, weight, params, weighting: none | wpo}])', c.preference),
+    `Also on unpaired {prompt, completion, label} data: ${c.unpaired.join(', ')}`,
+    '',
+    ...section('List losses (k ranked responses per prompt)', c.list),
+    ...section('Iterative algorithms (iterative: {rounds, samples_per_prompt, algorithm, params})', c.iterative),
+    ...section('Oracle-based pair builders (self_pairs.strategy, laconic pairs --strategy)', c.pair_builders),
+    'Preference oracles (oracle: {name, params}; or a module path)',
+    '',
+    ...c.oracles.flatMap((o) => [`${o.name}: ${o.description}`, ...Object.entries(o.params).map(([k, v]) => `  ${k}: ${v}`), '']),
+  ];
+  return lines.join('\n');
+}
