@@ -10,6 +10,7 @@
  * after a --prompt-token prompt, for 16 and for 64 sequences at once), peak_rss_mb. The default run is short
  * (two steps, 16 new tokens); numbers on a shared machine are noisy.
  */
+import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
 import { parseHfConfig } from '../src/model/hf/config.js';
 import { modelConfigFromHf } from '../src/model/hfModel.js';
@@ -47,8 +48,10 @@ async function sampleRate(policy: Policy, n: number, promptLen: number, newToken
 async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const shape = String(args.shape ?? 'smollm2-135m');
-  const raw = HF_SHAPES[shape];
+  const raw = HF_SHAPES[shape] ? { ...HF_SHAPES[shape] } : undefined;
   if (!raw) throw new Error(`--shape: unknown "${shape}"; choose ${Object.keys(HF_SHAPES).join(', ')}`);
+  // --layers N: fewer layers than the real model (a quick smoke run of the same widths)
+  if (args.layers !== undefined) raw.num_hidden_layers = Math.max(1, intArg(args, 'layers', 1));
   const r = args.lora === undefined ? 0 : intArg(args, 'lora', 16);
   const steps = Math.max(1, intArg(args, 'steps', 2));
   const B = Math.max(1, intArg(args, 'batch', 4));
@@ -61,17 +64,22 @@ async function main(argv: string[]): Promise<void> {
     lora: r > 0 ? { r, alpha: 2 * r } : null,
     contextLength: Math.max(T, promptLen + newTokens),
   });
+  const say = (m: string) => process.stderr.write(`${m} (rss ${peakRssMb()} MB)\n`);
   const policy = Policy.create(config, { seed: 0 });
+  say(`${shape}: ${(policy.numParams / 1e6).toFixed(1)}M params`);
   policy.setOptimizer({ lr: 1e-5 });
   const rng = new Rng(1);
   const tokens = Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(0, config.vocabSize - 1)));
   const batch = { tokens, lossMask: tokens.map((t) => t.map((_, i) => (i > 0 ? 1 : 0))) };
   const obj = { name: 'nll', params: {} };
   await policy.trainStep(batch, obj, { microBatchSize: B }); // warm-up: shapes, caches, packing
+  say('warm-up step done');
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await policy.trainStep(batch, obj, { microBatchSize: B });
   const train = (B * T * steps) / ((performance.now() - t0) / 1000);
   await policy.sample([tokens[0]!.slice(0, promptLen)], { temperature: 1, stopTokens: [], maxNewTokens: 2, rng }); // warm-up
+  say(`training done; ${tf.memory().numTensors} tensors, ${Math.round(tf.memory().numBytes / 2 ** 20)} MiB`);
+  say('sampling warm-up done');
   const s16 = await sampleRate(policy, 16, promptLen, newTokens, rng);
   const s64 = await sampleRate(policy, 64, promptLen, newTokens, rng);
   printResult({
@@ -90,7 +98,7 @@ async function main(argv: string[]): Promise<void> {
   policy.dispose();
 }
 
-main(process.argv.slice(2)).catch((e) => {
+if (process.argv[1]?.endsWith("hf.ts")) main(process.argv.slice(2)).catch((e) => {
   process.stderr.write(`bench hf: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

@@ -1,23 +1,33 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import type { FinishReason } from '../types.js';
 import { isHfArch, kvHeads, mlpWidth, parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 import { ModelCore } from './core.js';
-import { compactCache, decodeStep, disposeCache, JsKvDecoder, prefill, prefillRaw } from './decode.js';
-import { decodeKernelsAvailable } from './ops/decodeKernels.js';
 import { gridLogits, gridLogprobs, type ForwardImpl } from './scoring.js';
-import { compactHfCache, disposeHfCache, hfDecodeStep, hfPrefill } from './arch/hf.js';
-import { computeTotals, padGrid, padValues, roundUp, splitMicroBatches, validateBatch } from './batching.js';
+import { computeTotals, padGrid, roundUp, splitMicroBatches, validateBatch } from './batching.js';
 import { WorkerPool, type WorkerPoolOptions } from './parallel.js';
-import { getObjective, type BatchTotals, type ObjectiveContext, type SeqBatch } from './objective.js';
+import { getObjective, type BatchTotals, type SeqBatch } from './objective.js';
 import { Optimizer, type OptimizerConfigInput } from './optimizer.js';
 import { countParams, initParamValues, makeVariables, paramSpecs, trainableSpecs, type ParamSpec, type Params } from './params.js';
-import { logSoftmaxRow, sampleRow } from './sampling.js';
+import { sampleChunk } from './sampler.js';
+import { accumulateMicroTensors, disposeAccumulated, scalarsOf, sumScalars } from './gradients.js';
+import type {
+  ComputeGradsOptions,
+  GradResult,
+  LogprobsOptions,
+  MicroPlan,
+  ObjectiveRef,
+  PolicyCreateOptions,
+  SampleOptions,
+  SampleResult,
+  TrainStepOptions,
+  TrainStepResult,
+} from './policyTypes.js';
 import { CharTokenizer } from './tokenizers/char.js';
 import type { Tokenizer } from './tokenizers/types.js';
 import './objectives/nll.js';
 import { cpuBackend, shareIdentityOnWasm } from './ops/kernels.js';
 
+export type * from './policyTypes.js';
 export type { ForwardImpl } from './scoring.js';
 
 /**
@@ -29,117 +39,6 @@ export type { ForwardImpl } from './scoring.js';
  */
 export function defaultImpl(config: ModelConfig): ForwardImpl {
   return config.dropout === 0 && !cpuBackend() ? 'reference' : 'blocked';
-}
-
-export interface PolicyCreateOptions {
-  /** Seed of the weight init (and of dropout when trainStep gets no rng). */
-  seed?: number | string;
-  /** Defaults to the CharTokenizer when its vocabulary fits config.vocabSize. */
-  tokenizer?: Tokenizer;
-  impl?: ForwardImpl;
-}
-
-export interface LogprobsOptions {
-  /** Sequences per forward pass (memory bound). Default 16. */
-  microBatchSize?: number;
-  /** Spread over the worker pool when one is running (default true). */
-  parallel?: boolean;
-  /** Score under logits / temperature (the sampling distribution's temperature). Default 1. */
-  temperature?: number;
-  /** LoRA adapters off: the frozen base model (the KL reference of a LoRA run). */
-  adaptersOff?: boolean;
-}
-
-export interface SampleOptions {
-  /** Softmax temperature for drawing (logprobs are always reported at temperature 1). */
-  temperature: number;
-  topP?: number;
-  topK?: number;
-  /** Ids that end a sequence (kept as its last token). */
-  stopTokens: number[];
-  /** New-token budget, one for all or one per prompt. */
-  maxNewTokens: number | number[];
-  rng: Rng;
-  /** Argmax decoding (ignores temperature, topP, topK and rng). */
-  greedy?: boolean;
-  /**
-   * Temperature of the distribution whose logprobs are reported (default 1). RL trainers pass the
-   * sampling temperature so that old logprobs match the training logprobs (computed from logits / T).
-   */
-  logprobTemperature?: number;
-  /** Sequences decoded together (memory bound). Default 64. */
-  batchSize?: number;
-  /**
-   * With a worker pool running (startWorkers) and at least 8 prompts, split the prompts into
-   * contiguous shards decoded in parallel (default true). Each shard draws from its own stream,
-   * seeded in shard order from `rng` (one int32 per shard), so results are deterministic for a
-   * given seed and worker count but differ from a serial run with the same seed.
-   */
-  parallel?: boolean;
-}
-
-export interface SampleResult {
-  /** Completion only (no prompt, no padding); includes the stop token when finishReason is 'stop'. */
-  tokens: number[];
-  /**
-   * log p(token) of each sampled token under the policy's *untruncated, temperature-1* distribution
-   * (not the temperature/top-p distribution it was drawn from): the quantity PPO/GRPO importance
-   * ratios compare against logprobs() of the same tokens after an update.
-   */
-  logprobs: number[];
-  length: number;
-  finishReason: FinishReason;
-}
-
-export interface ObjectiveRef {
-  name: string;
-  params: Record<string, unknown>;
-  /** The objective sees logprobs (and entropy) of logits / temperature. Default 1. */
-  temperature?: number;
-}
-
-export interface TrainStepOptions {
-  /** Sequences per forward/backward pass; gradients are accumulated across micro-batches. */
-  microBatchSize: number;
-  /** Optimizer to step (default: the policy's own, see setOptimizer). */
-  optimizer?: Optimizer;
-  /** Randomness for dropout (default: the policy's seeded stream). Unused when config.dropout = 0. */
-  rng?: Rng;
-  /** Logprobs and entropy from logits / temperature (overrides objective.temperature). */
-  temperature?: number;
-}
-
-export interface TrainStepResult {
-  /** Full-batch loss (sum of micro-batch contributions). */
-  loss: number;
-  /** Objective statistics summed over micro-batches, plus lr and clip_coef. */
-  stats: Record<string, number>;
-  /** Global gradient norm before clipping. */
-  gradNorm: number;
-  /** Target tokens in the batch (totals.tokens). */
-  tokens: number;
-}
-
-export interface GradResult {
-  /** Summed gradients by parameter name (absent: the loss does not reach that parameter). */
-  grads: Map<string, Float32Array>;
-  loss: number;
-  stats: Record<string, number>;
-  tokens: number;
-  totals: BatchTotals;
-}
-
-/** Micro-batches of one step: sequence indices, dropout seeds, whole-batch normalisers. */
-export interface MicroPlan {
-  micro: number[][];
-  seeds: (number | undefined)[];
-  totals: BatchTotals;
-}
-
-/** Options for computeGrads: as trainStep, plus explicit totals for a shard of a larger batch. */
-export interface ComputeGradsOptions extends Omit<TrainStepOptions, 'optimizer'> {
-  /** Whole-batch normalisers when `batch` is one worker's shard of a larger batch. */
-  totals?: BatchTotals;
 }
 
 /**
@@ -154,7 +53,7 @@ export class Policy {
   readonly tokenizer: Tokenizer | null;
   impl: ForwardImpl;
   private optimizerInst: Optimizer | null = null;
-  private readonly varToParam = new Map<string, string>();
+  readonly varToParam = new Map<string, string>();
   private readonly rng: Rng;
 
   private constructor(config: ModelConfig, values: Map<string, Float32Array>, tokenizer: Tokenizer | null, seed: number | string, impl: ForwardImpl) {
@@ -378,7 +277,7 @@ export class Policy {
     const results: SampleResult[] = new Array(B);
     for (let s = 0; s < B; s += chunk) {
       const idx = Array.from({ length: Math.min(chunk, B - s) }, (_, j) => s + j);
-      const part = await this.sampleChunk(
+      const part = await sampleChunk(this.core, 
         idx.map((i) => prompts[i]!),
         idx.map((i) => budgets[i]!),
         opts,
@@ -387,102 +286,6 @@ export class Policy {
     }
     this.core.consts.trim();
     return results;
-  }
-
-  /**
-   * Draw a token for every running sequence from `logits` (rows in `active` order), record it, and
-   * return the sequences that go on with their next input.
-   */
-  private drawStep(
-    lv: Float32Array,
-    active: number[],
-    prompts: number[][],
-    budgets: number[],
-    res: SampleResult[],
-    stop: Set<number>,
-    opts: SampleOptions,
-    lsm: Float64Array,
-    rowOf: (b: number, i: number) => number,
-  ): { still: number[]; keepRows: number[]; ids: Int32Array; pos: Int32Array } {
-    const V = this.config.vocabSize;
-    const still: number[] = [];
-    const keepRows: number[] = [];
-    const ids: number[] = [];
-    const pos: number[] = [];
-    active.forEach((b, i) => {
-      const row = rowOf(b, i);
-      const tok = sampleRow(lv, row * V, V, opts, opts.rng);
-      logSoftmaxRow(lv, row * V, V, lsm, opts.logprobTemperature ?? 1);
-      const r = res[b]!;
-      r.tokens.push(tok);
-      r.logprobs.push(lsm[tok]!);
-      if (stop.has(tok)) r.finishReason = 'stop';
-      else if (r.tokens.length >= budgets[b]!) r.finishReason = 'length';
-      else {
-        still.push(b);
-        keepRows.push(row);
-        ids.push(tok);
-        pos.push(prompts[b]!.length + r.tokens.length - 1);
-      }
-    });
-    return { still, keepRows, ids: Int32Array.from(ids), pos: Int32Array.from(pos) };
-  }
-
-  private async sampleChunk(prompts: number[][], budgets: number[], opts: SampleOptions): Promise<SampleResult[]> {
-    const stop = new Set(opts.stopTokens);
-    const res: SampleResult[] = prompts.map(() => ({ tokens: [], logprobs: [], length: 0, finishReason: 'length' as FinishReason }));
-    const first = prompts.map((_, b) => b).filter((b) => budgets[b]! > 0);
-    if (first.length === 0) return res;
-    const lsm = new Float64Array(this.config.vocabSize);
-    if (decodeKernelsAvailable() && !isHfArch(this.config)) {
-      // cache row of sequence b = its index in `first`
-      const rowOf = new Map(first.map((b, i) => [b, i]));
-      const Tmax = Math.max(...first.map((b) => prompts[b]!.length + budgets[b]!));
-      const dec = new JsKvDecoder(this.core, first.length, Tmax);
-      const pre = prefillRaw(this.core, first.map((b) => prompts[b]!));
-      dec.loadPrefill(pre.kv, pre.pads, pre.P);
-      tf.dispose(pre.kv.flatMap((l) => [l.k, l.v]));
-      let logits = pre.logits;
-      let active = first;
-      let prefilled = true; // prefill logits are in `first` order, decoder logits by cache row
-      try {
-        for (;;) {
-          const s = this.drawStep(logits.dataSync() as Float32Array, active, prompts, budgets, res, stop, opts, lsm, (b, i) => (prefilled ? i : rowOf.get(b)!));
-          logits.dispose();
-          prefilled = false;
-          if (s.still.length === 0) break;
-          active = s.still;
-          logits = dec.step(s.ids, Int32Array.from(active, (b) => rowOf.get(b)!), s.pos);
-        }
-      } finally {
-        if (!logits.isDisposed) logits.dispose();
-        dec.dispose();
-      }
-      for (const r of res) r.length = r.tokens.length;
-      return res;
-    }
-    let active = first;
-    // the generic path (HF decoders everywhere; laconic's model on WebGPU, which reads back asynchronously)
-    const hf = isHfArch(this.config);
-    type Cache = ReturnType<typeof prefill>['cache'];
-    const start = active.map((b) => prompts[b]!);
-    let { logits, cache } = hf ? (hfPrefill(this.core, start) as unknown as { logits: tf.Tensor2D; cache: Cache }) : prefill(this.core, start);
-    try {
-      for (;;) {
-        const s = this.drawStep((await logits.data()) as Float32Array, active, prompts, budgets, res, stop, opts, lsm, (_b, i) => i);
-        logits.dispose();
-        if (s.still.length === 0) break;
-        if (s.still.length < active.length) cache = hf ? (compactHfCache(cache, s.keepRows) as Cache) : compactCache(cache, s.keepRows);
-        active = s.still;
-        ({ logits, cache } = hf ? (hfDecodeStep(this.core, s.ids, s.pos, cache) as { logits: tf.Tensor2D; cache: Cache }) : decodeStep(this.core, s.ids, s.pos, cache));
-      }
-    } finally {
-      if (hf) disposeHfCache(cache);
-      else disposeCache(cache);
-      if (!logits.isDisposed) logits.dispose();
-    }
-    for (const r of res) r.length = r.tokens.length;
-    return res;
   }
 
   // ---------------------------------------------------------------- training
@@ -535,7 +338,7 @@ export class Policy {
     seeds: (number | undefined)[],
     totals: BatchTotals,
   ): { grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number> } {
-    const r = this.accumulateMicroTensors(batch, objective, micro, seeds, totals);
+    const r = accumulateMicroTensors(this, batch, objective, micro, seeds, totals);
     let vals: number[];
     try {
       vals = scalarsOf(r.parts).map((t) => t.dataSync()[0]!);
@@ -554,78 +357,13 @@ export class Policy {
     seeds: (number | undefined)[],
     totals: BatchTotals,
   ): Promise<{ grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number> }> {
-    const r = this.accumulateMicroTensors(batch, objective, micro, seeds, totals);
+    const r = accumulateMicroTensors(this, batch, objective, micro, seeds, totals);
     // all scalars in flight at once (each read is a GPU→host copy on WebGPU)
     const read = await Promise.all(scalarsOf(r.parts).map((t) => t.data())).catch((e: unknown) => {
       disposeAccumulated(r.grads, r.parts);
       throw e;
     });
     return { grads: r.grads, ...sumScalars(r.parts, read.map((v) => v[0]!)) };
-  }
-
-  /** Gradients summed over micro-batches (kept), with each micro-batch's loss and stats as scalars. */
-  private accumulateMicroTensors(
-    batch: SeqBatch,
-    objective: ObjectiveRef,
-    micro: number[][],
-    seeds: (number | undefined)[],
-    totals: BatchTotals,
-  ): { grads: Map<string, tf.Tensor>; parts: MicroScalars[] } {
-    const obj = getObjective(objective.name);
-    const vars = [...this.params.values()].filter((v) => v.trainable);
-    let acc: Map<string, tf.Tensor> | null = null;
-    const parts: MicroScalars[] = [];
-    try {
-      micro.forEach((idx, mi) => {
-        const { grid, lengths } = padGrid(batch.tokens, idx);
-        const dropoutSeed = seeds[mi];
-        const kept: Record<string, tf.Scalar> = {};
-        const { value, grads } = tf.variableGrads(() => {
-          const lp = gridLogprobs(this.core, grid, lengths, {
-            impl: this.impl,
-            withEntropy: !!obj.needsEntropy,
-            temperature: objective.temperature,
-            dropoutSeed,
-          });
-          const perToken: Record<string, tf.Tensor2D> = {};
-          for (const [k, rows] of Object.entries(batch.perToken ?? {})) perToken[k] = padValues(rows, idx, grid.T);
-          const perSeq: Record<string, number[]> = {};
-          for (const [k, vals] of Object.entries(batch.perSeq ?? {})) perSeq[k] = idx.map((i) => vals[i]!);
-          const ctx: ObjectiveContext = {
-            logprobs: lp.logprobs,
-            entropy: lp.entropy,
-            mask: padValues(batch.lossMask, idx, grid.T),
-            perToken,
-            perSeq,
-            totals,
-            params: objective.params,
-          };
-          const r = obj.loss(ctx);
-          for (const [k, v] of Object.entries(r.stats ?? {})) kept[k] = tf.keep(v);
-          return r.loss;
-        }, vars);
-        parts.push({ loss: value, stats: kept });
-        const named = new Map<string, tf.Tensor>();
-        for (const [vn, g] of Object.entries(grads)) named.set(this.varToParam.get(vn)!, g);
-        if (!acc) acc = named;
-        else {
-          for (const [k, g] of named) {
-            const prev = acc.get(k);
-            if (prev) {
-              acc.set(k, tf.add(prev, g));
-              prev.dispose();
-              g.dispose();
-            } else acc.set(k, g);
-          }
-        }
-      });
-    } catch (e) {
-      // a failing micro-batch (out of memory, a bad objective input) must not strand the others' tensors
-      dropAbandonedTape();
-      disposeAccumulated(acc ?? new Map(), parts);
-      throw e;
-    }
-    return { grads: acc ?? new Map(), parts };
   }
 
   /** Gradients of a whole batch (serial or spread over the worker pool), as kept tensors. */
@@ -707,47 +445,4 @@ function withTemperature(o: ObjectiveRef, t: number | undefined): ObjectiveRef {
 function defaultTokenizer(c: ModelConfig): Tokenizer | null {
   const t = new CharTokenizer();
   return t.vocabSize <= c.vocabSize ? t : null;
-}
-
-/** One micro-batch's loss and stats, still on the device. */
-interface MicroScalars {
-  loss: tf.Scalar;
-  stats: Record<string, tf.Scalar>;
-}
-
-/**
- * tfjs's gradients() keeps the tensors its tape saved for the backward pass until the backward pass
- * runs; when the forward function throws, the tape stays behind and the next gradients() call drops
- * it without disposing them. Dispose them (engine state; tfjs 4.22).
- */
-function dropAbandonedTape(): void {
-  const st = (tf.engine() as unknown as { state: { activeTape: { saved?: tf.Tensor[] }[] | null; gradientDepth: number } }).state;
-  if (!st.activeTape || st.gradientDepth !== 0) return;
-  for (const node of st.activeTape) for (const t of node.saved ?? []) t.dispose();
-  st.activeTape = null;
-}
-
-/** The micro-batches' scalars in one fixed order: each loss, then its stats. */
-function scalarsOf(parts: MicroScalars[]): tf.Scalar[] {
-  return parts.flatMap((p) => [p.loss, ...Object.values(p.stats)]);
-}
-
-function disposeAccumulated(grads: Map<string, tf.Tensor>, parts: MicroScalars[]): void {
-  tf.dispose([...grads.values(), ...scalarsOf(parts)]);
-}
-
-/**
- * Sum the micro-batches' losses and stats in order (float64), from their values read in scalarsOf
- * order, and dispose the scalars.
- */
-function sumScalars(parts: MicroScalars[], vals: number[]): { loss: number; stats: Record<string, number> } {
-  let loss = 0;
-  const stats: Record<string, number> = {};
-  let i = 0;
-  for (const p of parts) {
-    loss += vals[i++]!;
-    for (const k of Object.keys(p.stats)) stats[k] = (stats[k] ?? 0) + vals[i++]!;
-  }
-  tf.dispose(scalarsOf(parts));
-  return { loss, stats };
 }

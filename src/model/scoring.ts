@@ -3,7 +3,7 @@ import { isHfArch } from './config.js';
 import type { ModelCore } from './core.js';
 import { alignToTargets, forwardBlocked, nextTargets, tokenLogprobs, type TokenGrid } from './forward.js';
 import { forwardReference } from './reference.js';
-import { hfForward, hfHead } from './arch/hf.js';
+import { hfForward, hfHead, hfLogits } from './arch/hf.js';
 import { vocabLogprobs } from './ops/vocab.js';
 
 /** Which forward implementation runs: 'blocked' (fast on wasm/cpu) or 'reference' (plain batched tfjs). */
@@ -35,7 +35,8 @@ export function gridLogprobs(
   if (isHfArch(c)) {
     const { hidden } = hfForward(core, grid, { dropoutSeed: o.dropoutSeed, adaptersOff: o.adaptersOff });
     const { tgt } = nextTargets(grid);
-    const r = vocabLogprobs(hidden, hfHead(core), tgt, { temperature: T, withEntropy: !!o.withEntropy });
+    const head = hfHead(core);
+    const r = vocabLogprobs(hidden, head.w, tgt, { temperature: T, withEntropy: !!o.withEntropy, vocabRows: head.vocabRows });
     const [lp, ent] = tf.split(r, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
     const shape: [number, number] = [grid.m, grid.T];
     return alignToTargets(tf.reshape(lp, shape) as tf.Tensor2D, o.withEntropy ? (tf.reshape(ent, shape) as tf.Tensor2D) : null, grid, lengths);
@@ -46,6 +47,6 @@ export function gridLogprobs(
 
 /** Next-token logits of every cell, [m·T, V] (small grids only: checks and single-sequence scoring). */
 export function gridLogits(core: ModelCore, grid: TokenGrid, impl: ForwardImpl, adaptersOff = false): tf.Tensor2D {
-  if (isHfArch(core.config)) return tf.matMul(hfForward(core, grid, { adaptersOff }).hidden, hfHead(core)) as tf.Tensor2D;
+  if (isHfArch(core.config)) return hfLogits(core, hfForward(core, grid, { adaptersOff }).hidden);
   return impl === 'reference' ? forwardReference(core, grid) : forwardBlocked(core, grid).logits;
 }

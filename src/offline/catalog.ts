@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { typeName, type ParamInfo } from '../../rewards/schemes.js';
 import { builderNames, builders, type Builder } from './builders.js';
+import { DpoConfigSchema } from './config.js';
 import { iterativeAlgorithmNames, iterativeAlgorithms, type IterativeAlgorithm } from './iterative.js';
 import { getPreferenceLoss, preferenceLossNames, unpairedLossNames } from './losses/index.js';
 import { describeListLosses } from './losses/listwise.js';
@@ -25,6 +26,8 @@ export interface LossCatalog {
   unpaired: string[];
   list: CatalogEntry[];
   iterative: CatalogEntry[];
+  /** Options that modify any loss: WPO weighting, TR-DPO reference syncing. */
+  modifiers: CatalogEntry[];
   pair_builders: CatalogEntry[];
   oracles: Array<{ name: string; description: string; params: Record<string, string> }>;
 }
@@ -47,6 +50,20 @@ export function describeLosses(): LossCatalog {
       const a = iterativeAlgorithms[n] as IterativeAlgorithm;
       return { name: n, description: a.description, source: a.source, params: paramInfos(a.params) };
     }),
+    modifiers: [
+      {
+        name: 'wpo',
+        description: "losses[].weighting: wpo multiplies a loss by the detached exp(lp̄(y_w) + lp̄(y_l)) (the paper's weight; TRL's Σ_v p_v² alignment needs the full vocabulary distribution)",
+        source: 'Zhou et al. 2024 (WPO), arXiv 2406.11827; TRL use_weighting',
+        params: [],
+      },
+      {
+        name: 'tr_dpo',
+        description: 'train.ref_sync: every N steps the reference becomes α·π + (1 − α)·π_ref in weight space; its log-probs are recomputed',
+        source: 'Gorbatovski et al. 2024 (TR-DPO), arXiv 2404.09656; TRL sync_ref_model',
+        params: paramInfos(DpoConfigSchema.shape.train.unwrap().shape.ref_sync),
+      },
+    ],
     pair_builders: builderNames.map((n) => {
       const b = builders[n] as Builder;
       return { name: n, description: b.description, source: b.source, params: paramInfos(b.params) };
@@ -72,6 +89,7 @@ export function formatLosses(c: LossCatalog = describeLosses()): string {
     `Also on unpaired {prompt, completion, label} data: ${c.unpaired.join(', ')}`,
     '',
     ...section('List losses (k ranked responses per prompt)', c.list),
+    ...section('Modifiers', c.modifiers),
     ...section('Iterative algorithms (iterative: {rounds, samples_per_prompt, algorithm, params})', c.iterative),
     ...section('Oracle-based pair builders (self_pairs.strategy, laconic pairs --strategy)', c.pair_builders),
     'Preference oracles (oracle: {name, params}; or a module path)',

@@ -72,6 +72,14 @@ export const DpoConfigSchema = z
         batch_size: z.number().int().positive().default(16).describe('Pairs (or unpaired examples) per optimizer step.'),
         checkpoint_every: z.number().int().nonnegative().default(0).describe('Save every N steps (0 = at the end of each iteration only).'),
         eval_every: z.number().int().nonnegative().default(0).describe('Held-out preference accuracy every N steps (0 = at the start and the end of each iteration).'),
+        ref_sync: z
+          .object({
+            every: z.number().int().nonnegative().default(0).describe('TR-DPO: sync the reference every N optimizer steps (TRL ref_model_sync_steps, 512; 0 = off).'),
+            alpha: z.number().min(0).max(1).default(0.6).describe('TR-DPO soft update π_ref ← α·π + (1 − α)·π_ref (TRL ref_model_mixup_alpha 0.6; 1 = hard update).'),
+          })
+          .strict()
+          .prefault({})
+          .describe('TR-DPO reference syncing (Gorbatovski et al. 2024).'),
       })
       .strict()
       .prefault({}),
@@ -97,6 +105,9 @@ export const DpoConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.iterative && c.train.ref_sync.every > 0 && c.iterative.algorithm !== 'iterative_dpo') {
+      ctx.addIssue({ code: 'custom', path: ['train', 'ref_sync'], message: `TR-DPO syncing moves a single reference; ${c.iterative.algorithm} sets its own per-round reference mixture` });
+    }
     if (c.iterative && c.data.file) {
       ctx.addIssue({ code: 'custom', path: ['iterative'], message: 'iterative training samples its own pairs each round: set data.file to null' });
     }

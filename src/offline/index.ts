@@ -70,3 +70,12 @@ export {
 export { generatePairs, type GeneratePairsOptions } from './selfpairs.js';
 export { DpoConfigSchema, loadDpoConfig, resolveDpoConfig, type DpoConfig, type DpoConfigInput } from './config.js';
 export { runDpo, evaluatePreferences, type DpoOptions, type DpoResult, type DpoState, type PreferenceEval } from './train.js';
+export { makeOracle, loadOracle, winRates, rankByOracle, oracleNames, oracleSpecSchema, describeOracles, type PreferenceOracle, type OracleItem, type OracleSpec } from './oracle.js';
+export { builders, builderNames, rsoAccept, type Builder, type BuilderName } from './builders.js';
+export { iterativeAlgorithms, iterativeAlgorithmNames, getIterativeAlgorithm, referenceMixture, type IterativeAlgorithm, type IterativeAlgorithmName } from './iterative.js';
+export { mixedReferenceLogprobs, type ReferenceTermCheckpoint } from './reference.js';
+export { rankingAccuracy, pairPreference, pairScores, type RankingResult } from './ranking.js';
+export { lengthControlledWinRate, compareThroughOracle, type LcResult } from './lcwinrate.js';
+export { winRateAgainst, readAnswerRecords, attachAgainst, type AgainstResult } from './against.js';
+export { listLoss, listLossNames, type ListInputs, type ListLossName } from './losses/listwise.js';
+export { describeLosses, formatLosses, type LossCatalog } from './catalog.js';

@@ -24,6 +24,7 @@ import { loadOracle } from './oracle.js';
 import { pairPreference, pairScores } from './ranking.js';
 import { buildBatch, readRows, upsertRow, type Example } from './batch.js';
 import { evaluatePreferences } from './prefeval.js';
+import { writeSyncedReference } from './refsync.js';
 
 export { evaluatePreferences, type PreferenceEval } from './prefeval.js';
 
@@ -132,6 +133,7 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
   const needsScores = !unpaired && specs.some((s) => s.def.needsScores || s.params.second === 'scores');
   const bcoRunning = specs.find((s) => s.name === 'bco_pair' && s.params.running_delta === true) ?? null;
   const oracle = await loadOracle(cfg.oracle, opts.configDir ?? process.cwd(), 'oracle');
+  const sync = cfg.train.ref_sync;
   const withBeta = specs.find((s) => s.def.rewardBeta);
   const rewardBeta = cfg.reward_beta ?? (withBeta ? withBeta.def.rewardBeta!(withBeta.params) : 0.1);
   const cacheDir = cfg.ref_cache_dir ? path.resolve(cfg.ref_cache_dir) : defaultRefCacheDir();
@@ -393,7 +395,7 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
       }
       if (state.epoch === 0 && state.pos === 0) await evalPrefs('iteration_start');
 
-      const ex = prepared.examples;
+      let ex = prepared.examples;
       while (state.epoch < cfg.train.epochs) {
         if (opts.stopAfter !== undefined && ran >= opts.stopAfter) {
           stopped = true;
@@ -476,6 +478,15 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
         rows.push(row);
         opts.onStep?.(row);
         progress?.update(state.step, `loss ${r.loss.toFixed(4)} acc ${(row['rewards/accuracy'] ?? 0).toFixed(2)} margin ${(row['rewards/margin'] ?? 0).toFixed(3)}`);
+        if (!iterDone && sync.every > 0 && state.step % sync.every === 0 && state.refCheckpoint && !state.refMix) {
+          // TR-DPO: soft-update the reference in weight space, then its log-probs (src/offline/refsync.ts)
+          const dir = path.join(outDir, 'ref_sync', String(state.step));
+          await saveCheckpoint(path.join(dir, 'policy'), { policy: runtime.policy });
+          state.refCheckpoint = writeSyncedReference(path.join(dir, 'policy'), state.refCheckpoint, sync.alpha, path.join(dir, 'reference'));
+          fs.rmSync(path.join(dir, 'policy'), { recursive: true, force: true });
+          ex = (await prepare(state.dataFile!, refsOf(state))).examples;
+          await runtime.save(state as unknown as Record<string, unknown>);
+        }
         if (!iterDone && cfg.train.checkpoint_every > 0 && state.step % cfg.train.checkpoint_every === 0) {
           await runtime.save(state as unknown as Record<string, unknown>);
         }

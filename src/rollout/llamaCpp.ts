@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import type { Policy, SampleOptions, SampleResult } from '../model/policy.js';
 import type { GgufDtype } from './gguf.js';
 import { exportLoraGguf, exportModelGguf } from './ggufExport.js';
@@ -24,6 +24,11 @@ export interface LlamaCppOptions {
   workDir: string;
   /** Tensor type of the exported base model's matrices. */
   dtype: GgufDtype;
+  /**
+   * Key/value cache precision. f16 (llama.cpp's default, fastest) moves logprobs by ~1e-2 on small models;
+   * f32 makes llama.cpp agree with tfjs to float32 rounding.
+   */
+  kvCache: 'f16' | 'f32';
   /** Sequences decoded together in one context. */
   sequences: number;
   /** 'auto' uses CUDA / Vulkan / Metal when node-llama-cpp ships a binary that loads; false = CPU. */
@@ -75,11 +80,11 @@ export class LlamaCppEngine implements RolloutEngine {
 
   /** Export the policy (base weights, or everything without LoRA), load it, and attach the current adapters. */
   static async open(policy: Policy, o: LlamaCppOptions): Promise<LlamaCppEngine> {
-    const { llama } = await loadLlama(o.gpu);
     fs.mkdirSync(o.workDir, { recursive: true });
     const values = await policy.readWeights();
     const modelFile = path.join(o.workDir, policy.config.lora ? 'base.gguf' : 'model-0.gguf');
     exportModelGguf(policy, values, modelFile, { dtype: o.dtype });
+    const { llama } = await loadLlama(o.gpu);
     const model = await llama.loadModel({ modelPath: modelFile, gpuLayers: o.gpu === false ? 0 : 'auto' });
     const engine = new LlamaCppEngine(policy, llama, model, o, modelFile);
     if (policy.config.lora) engine.writeAdapter(values);
@@ -148,8 +153,8 @@ export class LlamaCppEngine implements RolloutEngine {
       sequences: this.o.sequences,
       contextSize: size,
       ...(this.o.threads ? { threads: this.o.threads } : {}),
-      ...(process.env.NOFA ? { flashAttention: false } : {}),
-      ...(process.env.LACONIC_LLAMA_KV ? { experimentalKvCacheKeyType: process.env.LACONIC_LLAMA_KV as 'F32', experimentalKvCacheValueType: process.env.LACONIC_LLAMA_KV as 'F32' } : {}),
+      // f32 keys/values without flash attention (which runs in F16 on CPU) match tfjs to float32 rounding
+      ...(this.o.kvCache === 'f32' ? { flashAttention: false, experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const } : {}),
       ...(this.loraFile ? { lora: { adapters: [{ filePath: this.loraFile }] } } : {}),
     });
     this.contextSize = size;
@@ -168,11 +173,13 @@ export class LlamaCppEngine implements RolloutEngine {
     const stop = new Set(o.stopTokens);
     const out: SampleResult[] = new Array(prompts.length);
     let next = 0;
+    // One sequence per lane, cleared between prompts (a disposed sequence's slot is not free at once).
     const lane = async () => {
-      while (next < prompts.length) {
-        const i = next++;
-        const seq = ctx.getSequence();
-        try {
+      const seq = ctx.getSequence();
+      try {
+        while (next < prompts.length) {
+          const i = next++;
+          await seq.clearHistory();
           out[i] = await decodeOne(seq, prompts[i]!, budgets[i]!, stop, {
             temperature: greedy ? 0 : o.temperature,
             topK: o.topK ?? 0,
@@ -181,9 +188,9 @@ export class LlamaCppEngine implements RolloutEngine {
             // node-llama-cpp otherwise ends the stream at an end-of-generation token without yielding it
             yieldEogToken: true,
           });
-        } finally {
-          seq.dispose();
         }
+      } finally {
+        seq.dispose();
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.sequences, prompts.length) }, lane));
@@ -209,10 +216,10 @@ async function decodeOne(
   const logprobs: number[] = [];
   let finishReason: SampleResult['finishReason'] = 'length';
   if (budget > 0) {
-    for await (const step of seq.evaluateWithMetadata(prompt, { confidence: true }, s)) {
-      tokens.push(step.token);
+    for await (const step of seq.evaluateWithMetadata(prompt as Token[], { confidence: true }, s)) {
+      tokens.push(step.token as number);
       logprobs.push(Math.log(step.confidence));
-      if (stop.has(step.token)) {
+      if (stop.has(step.token as number)) {
         finishReason = 'stop';
         break;
       }

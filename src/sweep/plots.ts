@@ -101,13 +101,15 @@ export function curvesSpec(runs: readonly RunResult[], title: string): TopLevelS
     color,
     detail: { field: 'run', type: 'nominal' as const },
   });
+  // Lines carry colour and dash, points colour and shape; one legend (colour) names the runs, drawn
+  // with their markers, so the dash and shape legends would only repeat it.
   const panel = (field: string, yTitle: string, format?: string) => ({
     width: 340,
     height: 240,
     layer: [
       {
         mark: { type: 'line' as const, strokeWidth: 1.6, opacity: many ? 0.6 : 0.85 },
-        encoding: { ...encoding(field, yTitle, format), ...(byRun ? { strokeDash: { field: 'run', type: 'nominal' as const, title: 'run' } } : {}) },
+        encoding: { ...encoding(field, yTitle, format), ...(byRun ? { strokeDash: { field: 'run', type: 'nominal' as const, legend: null } } : {}) },
       },
       ...(byRun && values.length < 400
         ? [{ mark: { type: 'point' as const, size: 30, filled: false, opacity: 0.9 }, encoding: { ...encoding(field, yTitle, format), shape: { field: 'run', type: 'nominal' as const, title: 'run' } } }]

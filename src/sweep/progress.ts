@@ -19,6 +19,9 @@ export interface RunProgress {
   wall_s?: number;
   worker?: string;
   error?: string;
+  /** The first step seen while running and when (ms): time per step is measured from there on. */
+  baseStep?: number;
+  baseAt?: number;
 }
 
 export type ProgressMode = 'tty' | 'plain' | 'none';
@@ -106,7 +109,14 @@ export class ProgressView {
     if (!r) return;
     const before = r.phase;
     Object.assign(r, patch);
-    if (patch.phase === 'running' && before !== 'running') r.startedAt = this.now();
+    if (patch.phase === 'running' && before !== 'running') {
+      r.startedAt = this.now();
+      r.baseStep = r.baseAt = undefined;
+    }
+    if (r.phase === 'running' && patch.step !== undefined && r.baseStep === undefined) {
+      r.baseStep = patch.step;
+      r.baseAt = this.now();
+    }
     this.dirty = true;
     if (this.mode === 'plain' && patch.phase && patch.phase !== before) this.write(this.eventLine(r) + '\n');
   }
@@ -139,10 +149,17 @@ export class ProgressView {
     const name = r.name.length > width ? r.name.slice(0, width - 1) + '…' : r.name.padEnd(width);
     const phase = r.phase.padEnd(7);
     const step = r.step !== undefined ? `step ${r.step}/${r.steps}` : `${r.steps} steps`;
-    const elapsed = r.wall_s !== undefined ? duration(r.wall_s) : r.startedAt !== undefined ? duration((this.now() - r.startedAt) / 1000) : '';
+    const elapsed = r.wall_s !== undefined ? duration(r.wall_s) : r.startedAt !== undefined ? duration((this.now() - r.startedAt) / 1000) + this.pace(r) : '';
     const where = r.worker && r.worker !== 'local' ? ` @${r.worker}` : '';
     const err = r.phase === 'failed' && r.error ? `  ${r.error.split('\n')[0]}` : '';
     return `  ${phase} ${name}  ${step.padEnd(13)} acc ${num(r.accuracy, 3).padStart(5)}  len ${num(r.length, 1).padStart(6)}  ${elapsed}${where}${err}`;
+  }
+
+  /** ", 1.2s/step, ETA 3m05s" once two steps of a running run have been seen (a resumed run starts at k). */
+  private pace(r: RunProgress): string {
+    if (r.phase !== 'running' || r.step === undefined || r.baseStep === undefined || r.baseAt === undefined || r.step <= r.baseStep) return '';
+    const per = (this.now() - r.baseAt) / 1000 / (r.step - r.baseStep);
+    return `, ${duration(per)}/step, ETA ${duration(per * Math.max(r.steps - r.step, 0))}`;
   }
 
   private eventLine(r: RunProgress): string {
@@ -164,7 +181,7 @@ export class ProgressView {
 
   private summaryLine(): string {
     const c = this.counts();
-    const running = [...this.runs.values()].filter((r) => r.phase === 'running').map((r) => `${r.name} (${r.step ?? 0}/${r.steps})`);
+    const running = [...this.runs.values()].filter((r) => r.phase === 'running').map((r) => `${r.name} (${r.step ?? 0}/${r.steps}${this.pace(r)})`);
     return `${this.stamp()} ${this.title}: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.running} running${running.length ? `: ${running.join(', ')}` : ''}, ${c.queued} queued`;
   }
 

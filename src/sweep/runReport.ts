@@ -22,7 +22,7 @@ const PANELS: Array<{ field: string; title: string; format?: string }> = [
   { field: 'truncation_rate', title: 'truncation rate', format: '.0%' },
   { field: 'kl', title: 'KL to the reference' },
   { field: 'entropy', title: 'entropy' },
-  { field: 'loss', title: 'loss' },
+  { field: 'loss', title: 'loss', format: '.3~g' },
   { field: 'grad_norm', title: 'gradient norm' },
   { field: 'rewards/accuracy', title: 'preference accuracy', format: '.0%' },
   { field: 'rewards/margin', title: 'reward margin' },

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { RUN_MARKER } from '../util/runFolder.js';
 
 /**
  * The files of one run folder. The trainer writes config.resolved.json, metrics.jsonl, eval.json and,
@@ -119,6 +120,11 @@ export function lastMetrics(dir: string): Record<string, unknown> | null {
 export function resetRunDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
+}
+
+/** Mark a run folder as laconic's, so `laconic train` accepts the sweep's own files in it (src/util/runFolder.ts). */
+export function markRunDir(dir: string): void {
+  if (!fs.existsSync(path.join(dir, RUN_MARKER))) fs.writeFileSync(path.join(dir, RUN_MARKER), JSON.stringify({ kind: 'sweep' }) + '\n');
 }
 
 export function writeRunInfo(dir: string, info: RunInfo): void {

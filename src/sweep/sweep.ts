@@ -6,7 +6,7 @@ import { defaultWorkers, progressOf, runLocal, sameFileContent, type PreparedRun
 import { ProgressView, type ProgressMode, type ProgressOptions } from './progress.js';
 import { writeReport, type ReportPaths } from './report.js';
 import { MANIFEST, readRunResult, type SweepManifest } from './results.js';
-import { isDone, lastMetrics, readJsonFile, resetRunDir, RUN_FILES, runDirOf, type RunInfo } from './rundir.js';
+import { isDone, lastMetrics, markRunDir, readJsonFile, resetRunDir, RUN_FILES, runDirOf, type RunInfo } from './rundir.js';
 import { defaultTrainCommand, type TrainCommandFactory } from './spawn.js';
 import type { SweepPlan } from './spec.js';
 import { runOnQueue, type QueueRunOptions } from './remote.js';
@@ -138,7 +138,7 @@ export function prepareSweep(plan: SweepPlan, outDir: string, force = false): Pr
       writeFileAtomic(configPath, text);
     }
     // The run folder is laconic's: `laconic train` accepts the sweep's own files in it (src/util/runFolder.ts).
-    if (!fs.existsSync(path.join(dir, RUN_MARKER))) fs.writeFileSync(path.join(dir, RUN_MARKER), JSON.stringify({ kind: 'sweep' }) + '\n');
+    markRunDir(dir);
     pending.push({ name: run.name, dir, configPath, steps: run.config.train.steps });
   }
   return { outDir: out, pending, skipped, resumed: decided.resume, rerun: decided.rerun };

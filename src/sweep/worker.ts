@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { runOne, type PreparedRun } from './local.js';
 import { localizeConfig, PROTOCOL_VERSION, type RunJobData, type RunJobProgress, type RunJobResult } from './protocol.js';
 import { bullConnection, checkRedis, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, displayUrl } from './redis.js';
-import { readJsonFile, resetRunDir, RUN_FILES } from './rundir.js';
+import { markRunDir, readJsonFile, resetRunDir, RUN_FILES } from './rundir.js';
 import { defaultTrainCommand, type GuardedProcess, type TrainCommandFactory } from './spawn.js';
 
 /**
@@ -100,6 +100,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ completed: numbe
       resetRunDir(dir);
       const configPath = path.join(dir, RUN_FILES.config);
       writeFileAtomic(configPath, localizeConfig(data));
+      markRunDir(dir);
       const run: PreparedRun = { name: data.run, dir, configPath, steps: data.steps };
       const startedAt = new Date().toISOString();
       log(`${name}: start ${data.run} (job ${job.id}, attempt ${job.attemptsStarted ?? 1})`);

@@ -5,6 +5,7 @@ import { checkTrainConfig, withPreset } from './presetConfig.js';
 import { OptimSchema, VerifierSchema } from './optimSchema.js';
 import { constraintsSchema } from './constraints.js';
 import { ADVANTAGE_NAMES, COMBINE_MODES, LOSS_AGGS } from '../../rewards/types.js';
+import { rolloutEngineFields, rolloutIsFields } from '../rollout/config.js';
 
 /**
  * The GRPO training config: one flat-ish document in the spirit of TRL's GRPOConfig, every field with
@@ -48,6 +49,7 @@ export const TrainConfigSchema = z
         temperature: z.number().positive().default(1).describe('Sampling temperature.'),
         top_p: z.number().gt(0).max(1).default(1).describe('Nucleus sampling mass.'),
         top_k: z.number().int().nonnegative().default(0).describe('Top-k (0 = off).'),
+        ...rolloutEngineFields, // [rollout engine] engine, sync_every, llama_cpp (src/rollout/config.ts)
       })
       .strict()
       .prefault({}),
@@ -87,6 +89,7 @@ export const TrainConfigSchema = z
       .default(null)
       .describe('Prompts (groups) per optimizer step; must divide rollout.prompts_per_step. null = all of them (one step per batch).'),
     num_iterations: z.number().int().positive().default(1).describe('Passes over each sampled batch (verl ppo_epochs, TRL num_iterations), reshuffled each pass.'),
+    ...rolloutIsFields, // [rollout engine] rollout_is, rollout_is_cap (src/rollout/config.ts)
     mask_truncated_completions: z.boolean().default(false).describe('Exclude truncated completions from the loss, the whitening and the seq_mean counts (TRL).'),
     entropy_coef: z.number().default(0).describe('Entropy bonus coefficient.'),
     constraints: constraintsSchema,

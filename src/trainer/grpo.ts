@@ -24,6 +24,7 @@ import { PolicyRuntime } from './runtime.js';
 import { constrainedWeights, constraintMetrics, updateConstraints, type ConstraintState } from './constraints.js';
 import { evalPolicy, heldOutProblems } from './evalPolicy.js';
 import './objectives/index.js';
+import { RolloutHooks, weighAdvantages } from '../rollout/trainerHooks.js';
 
 export { validateGrpoConfig };
 
@@ -169,6 +170,13 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
     await runtime.close();
     throw e;
   }
+  // [rollout engine] tfjs, or llama.cpp synced after updates with importance correction (src/rollout/trainerHooks.ts)
+  const rollout = await RolloutHooks.open(runtime.policy, cfg, outDir).catch(async (e: unknown) => {
+    await runtime.close();
+    throw e;
+  });
+  runtime.engine = rollout.external ? rollout.engine : null;
+  if (rollout.external) say(`laconic: ${rollout.describe()}`);
   const rng = Rng.fromState(state.rng);
   const pool = new VerifierPool({ threads: cfg.verifier.threads ?? undefined, timeoutMs: cfg.verifier.timeout_ms, verify: { mode: cfg.verifier.mode } });
   const progress = opts.quiet ? null : new Progress('grpo', cfg.train.steps);
@@ -253,6 +261,12 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
       const needRef = !skipUpdate && (cfg.kl_coef > 0 || cfg.kl_in_reward.coef > 0);
       const ref = needRef ? await runtime.referenceLogprobs(kept.rollouts.map(fullSequence), T) : undefined;
       const extraRow: Record<string, number> = {};
+      // [rollout engine] llama.cpp's rollouts get tfjs old logprobs and importance weights
+      const fixed = skipUpdate ? null : await rollout.recompute(kept.rollouts);
+      if (fixed) {
+        kept.rollouts = fixed.rollouts;
+        Object.assign(extraRow, fixed.metrics);
+      }
       if (ref && cfg.kl_in_reward.coef > 0) {
         const beta = state.klCoef ?? cfg.kl_in_reward.coef;
         const P = (i: number) => ref[i]!.length - kept.rollouts[i]!.tokens.length;
@@ -287,7 +301,7 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
       const tTrain = performance.now();
       let trainOut = { loss: 0, stats: {} as Record<string, number>, gradNorm: 0, lr: runtime.optimizer.lastLr, optimizerSteps: 0 };
       if (!skipUpdate) {
-        const batch = buildBatch(kept.rollouts, advantages, cfg, cfg.kl_coef > 0 ? ref : undefined);
+        const batch = weighAdvantages(buildBatch(kept.rollouts, advantages, cfg, cfg.kl_coef > 0 ? ref : undefined), kept.rollouts, fixed?.weights); // [rollout engine]
         const objective = objectiveFor(cfg, budget);
         try {
           trainOut = await ppoUpdate(batch, { groupsPerStep: cfg.ppo_mini_batch_size, iterations: cfg.num_iterations, rng }, (b) => runtime.trainStep(b, objective, cfg.optim.micro_batch_size));
@@ -297,6 +311,7 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
         }
       }
       timing.train = (performance.now() - tTrain) / 1000;
+      Object.assign(extraRow, await rollout.afterUpdate(!skipUpdate)); // [rollout engine] sync every sync_every updates
 
       // --- bookkeeping ----------------------------------------------------------------------------
       state.rewardStates = nextStates;
@@ -349,6 +364,7 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
     }
   } finally {
     await pool.close();
+    await rollout.close();
     await runtime.close();
   }
   return { outDir, steps: state.step, metrics: rows, finished: state.step >= cfg.train.steps };

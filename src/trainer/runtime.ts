@@ -16,6 +16,7 @@ import { Rng } from '../util/rng.js';
 import { packageRoot } from '../util/paths.js';
 import { fileURLToPath } from 'node:url';
 import * as os from 'node:os';
+import type { RolloutEngine } from '../rollout/engine.js';
 
 /** The optimizer part of a command's config (snake_case keys, as in the YAML files). */
 export interface OptimSection {
@@ -101,6 +102,8 @@ export function optimizerConfig(o: OptimSection, totalSteps: number): OptimizerC
 export class PolicyRuntime {
   /** Sequences whose budget was cut to fit the context (prompt + budget > context). */
   budgetsCut = 0;
+  /** [rollout engine] Where sample() draws from when set (llama.cpp, src/rollout); null = the policy itself. */
+  engine: RolloutEngine | null = null;
   private budgetCutSaid = false;
   /** Where one-off notices go; callers that print their own output (quiet runs, --json) replace it. */
   warn: (msg: string) => void = (msg) => process.stderr.write(msg + '\n');
@@ -216,7 +219,7 @@ export class PolicyRuntime {
         );
       }
     }
-    const out = await this.policy.sample(enc, {
+    const out = await (this.engine ?? this.policy).sample(enc, {
       temperature: o.temperature,
       topP: o.top_p,
       topK: o.top_k,

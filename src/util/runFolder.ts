@@ -60,7 +60,7 @@ export interface RunFolder {
   dir: string;
   /** The topmost folder this call created (the run folder or a parent), if any. */
   created: string | undefined;
-  /** Entries present before this call (lock and marker excluded). */
+  /** Entries present before this call (the lock excluded): what a refused command must leave in place. */
   before: string[];
   release(): Promise<void>;
 }
@@ -145,8 +145,8 @@ function getPath(o: unknown, dotted: string): unknown {
 export async function openRunFolder(dir: string, opts: RunFolderOptions): Promise<RunFolder> {
   const abs = path.resolve(dir);
   if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) throw new RunFolderError(`${abs} is a file, not a run folder; use another --out`);
-  const before = fs.existsSync(abs) ? fs.readdirSync(abs).filter((e) => e !== LOCK_NAME && e !== RUN_MARKER) : [];
-  const ours = fs.existsSync(path.join(abs, RUN_MARKER)) || before.includes(RESOLVED);
+  const before = fs.existsSync(abs) ? fs.readdirSync(abs).filter((e) => e !== LOCK_NAME) : [];
+  const ours = before.includes(RUN_MARKER) || before.includes(RESOLVED);
   const firstCreated = fs.mkdirSync(abs, { recursive: true });
   const undo = () => {
     if (firstCreated) fs.rmSync(firstCreated, { recursive: true, force: true });
@@ -159,7 +159,7 @@ export async function openRunFolder(dir: string, opts: RunFolderOptions): Promis
     throw e;
   }
   try {
-    checkFolder(abs, before, ours, opts);
+    checkFolder(abs, before.filter((e) => e !== RUN_MARKER), ours, opts);
   } catch (e) {
     await release();
     undo();

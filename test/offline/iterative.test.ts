@@ -7,7 +7,7 @@ import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { Policy } from '../../src/model/policy.js';
 import { CharTokenizer } from '../../src/model/tokenizers/char.js';
 import { resolveDpoConfig } from '../../src/offline/config.js';
-import { readPreferenceFile } from '../../src/offline/data.js';
+import { readPreferenceFile, writePreferenceFile } from '../../src/offline/data.js';
 import { encodeSequence } from '../../src/offline/encode.js';
 import { iterativeAlgorithmNames, referenceMixture } from '../../src/offline/iterative.js';
 import type { PairVerifier } from '../../src/offline/pairs.js';
@@ -108,5 +108,32 @@ describe('iterative SPPO end to end', () => {
     expect(b.finished).toBe(true);
     expect(b.metrics.map((m) => m.loss)).toHaveLength(1);
     expect(b.metrics[0]!.loss).toBeCloseTo(ref.metrics[1]!.loss!, 4);
+  });
+});
+
+describe('bco_pair with the running-mean δ in the trainer', () => {
+  it('δ after step k is the mean of the steps\' batch-mean rewards (r_w + r_l)/2 so far', async () => {
+    const file = path.join(root, 'bco.jsonl');
+    writePreferenceFile(file, Array.from({ length: 8 }, (_, i) => ({ prompt: `${i}+1=`, chosen: `${i + 1}`, rejected: `it is ${i} plus 1`, id: `p${i}` })));
+    const r = await runDpo(
+      resolveDpoConfig({
+        seed: 1,
+        backend: 'cpu',
+        model: { checkpoint: ckA },
+        data: { file },
+        losses: [{ name: 'bco_pair', params: { beta: 0.5, running_delta: true } }],
+        optim: { lr: 0.02, micro_batch_size: 8 },
+        train: { epochs: 3, batch_size: 4 },
+        ref_cache_dir: path.join(root, 'cache'),
+      }),
+      { outDir: path.join(root, 'bco'), quiet: true },
+    );
+    expect(r.metrics).toHaveLength(6);
+    let sum = 0;
+    r.metrics.forEach((m, k) => {
+      sum += (m['rewards/chosen']! + m['rewards/rejected']!) / 2;
+      expect(m.bco_delta).toBeCloseTo(sum / (k + 1), 5);
+    });
+    expect(Math.abs(r.metrics.at(-1)!.bco_delta!)).toBeGreaterThan(0);
   });
 });

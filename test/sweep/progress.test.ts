@@ -61,6 +61,11 @@ describe('ProgressView', () => {
     expect(lines[0]).toBe('sw: 1/10 finished (0 done, 1 failed, 0 skipped), 1 running, 8 queued — 2.5s');
     expect(lines[1]).toBe('  running run7  step 2/4      acc 0.500  len   12.0  2.5s');
     expect(lines[2]).toBe('  failed  run3  4 steps       acc     -  len      -    exit 3');
+    // A second step seen 1.5 s after the first: 1.5 s per step, 2 steps to go.
+    t = 4000;
+    v.update('run7', { step: 3, accuracy: 0.5, length: 12 });
+    expect(v.render()[1]).toBe('  running run7  step 3/4      acc 0.500  len   12.0  4.0s, 1.5s/step, ETA 1.5s');
+    t = 2500;
     expect(lines.length).toBe(7); // rows - 1: header + 5 runs + "... more"
     expect(lines[6]).toBe('  ... 5 more');
     v.start();

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { planSweep } from '../../src/sweep/spec.js';
 import { runSweep } from '../../src/sweep/sweep.js';
 import type { TrainCommandFactory } from '../../src/sweep/spawn.js';
-import { RunFolderError } from '../../src/util/runFolder.js';
+import { openRunFolder, RunFolderError } from '../../src/util/runFolder.js';
+import { markRunDir, resetRunDir } from '../../src/sweep/rundir.js';
 
 /** Reusing a sweep folder, and Ctrl-C on a sweep with real processes and signals. */
 
@@ -68,6 +69,17 @@ describe('reusing a sweep folder', () => {
     await runSweep(planOf(5, [0.5, 1]), { out, workers: 2, command: fake(forced), progress: 'none', force: true });
     expect(forced.sort()).toEqual(['dler_weight=0.5', 'dler_weight=1']);
     expect(fs.readFileSync(path.join(out, 'runs', 'dler_weight=1', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(5);
+  });
+
+  it("a run folder prepared by a sweep or a queue worker is accepted by the trainer's ownership check", async () => {
+    const dir = path.join(tmp, 'worker', 'run');
+    resetRunDir(dir);
+    fs.writeFileSync(path.join(dir, 'config.json'), '{}');
+    fs.writeFileSync(path.join(dir, 'train.log'), '');
+    await expect(openRunFolder(dir, { kind: 'train', config: {} })).rejects.toThrow(/laconic did not write \(config\.json, train\.log\)/);
+    markRunDir(dir);
+    const f = await openRunFolder(dir, { kind: 'train', config: {} });
+    await f.release();
   });
 
   it('a refused sweep into a new folder leaves no folder behind', async () => {

@@ -106,6 +106,18 @@ describe('run folder ownership', () => {
       throw new Error('step 2: nan');
     }).catch(() => {});
     expect(fs.readdirSync(top).sort()).toEqual([RUN_MARKER, 'metrics.jsonl']);
+ 
+    // A folder a sweep prepared keeps its marker (and its files) when the run fails at once, so the
+    // rerun of the sweep is still accepted as laconic's.
+    const sw = path.join(tmp, 'sweeprun');
+    fs.mkdirSync(sw);
+    fs.writeFileSync(path.join(sw, RUN_MARKER), '{}');
+    fs.writeFileSync(path.join(sw, 'config.json'), '{}');
+    await withRunFolder(sw, { kind: 'train', config: {} }, async () => {
+      throw new Error('bad config');
+    }).catch(() => {});
+    expect(fs.readdirSync(sw).sort()).toEqual([RUN_MARKER, 'config.json']);
+    await withRunFolder(sw, { kind: 'train', config: {} }, async () => 1);
   });
 
   it('configDiff names nested fields and whole arrays', () => {

@@ -8,6 +8,7 @@ import { loadSuite, selectRows, type Suite, type SuiteRowSpec } from '../../eval
 import { comparisonMarkdown, suiteCsv, suiteJson, suiteMarkdown } from '../../eval/table.js';
 import type { SuiteResult } from '../../eval/run.js';
 import type { FieldMapping } from '../../eval/problems.js';
+import { attachAgainst } from '../../offline/against.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -70,6 +71,8 @@ interface EvalCliOptions {
   csvOut?: string;
   mdOut?: string;
   samplesOut?: string;
+  against?: string;
+  oracle: string;
   quiet?: boolean;
 }
 
@@ -160,11 +163,12 @@ async function runEvalCommand(o: EvalCliOptions): Promise<void> {
     threads: o.threads ?? null,
     unknownChars: o.unknownChars,
     overlong: o.overlong,
-    keepSamples: Boolean(o.samplesOut),
+    keepSamples: Boolean(o.samplesOut || o.against),
     onProgress: tty ? (l, d, t) => process.stderr.write(`\r  eval ${l} ${d}/${t}   `) : undefined,
   });
   if (tty) process.stderr.write('\n');
   warn(o, r);
+  if (o.against) await attachAgainst(r.rows as never, o.against, o.oracle, o.quiet);
   output(o, r, table, comparisonFor(o, r));
 }
 
@@ -218,6 +222,8 @@ export function register(program: Command): void {
     .option('--out <file>', 'also write the JSON to this file (usable as --baseline later)')
     .option('--csv-out <file>', 'also write the table as CSV')
     .option('--md-out <file>', 'also write the markdown report')
+    .option('--against <samples.jsonl>', "win rate and length-controlled win rate against another model's answers (its laconic eval --samples-out file) through --oracle")
+    .option('--oracle <name|path>', 'preference oracle for --against: verifier_length | verifier | a module path', 'verifier_length')
     .option('--samples-out <file>', 'write every completion (dataset, text, verdict, length) as JSONL')
     .option('--quiet', 'no progress output')
     .action(runEvalCommand);

@@ -4,6 +4,8 @@ import type { ModelCore } from '../core.js';
 import type { ParamSpec } from '../params.js';
 import { blockedCausalAttention, blockMaskValues } from '../ops/attention.js';
 import { blockT, rope, t2d } from '../ops/kernels.js';
+import { matMulT } from '../ops/linear.js';
+import { nativeActive } from '../../backend/native.js';
 import { sc, tidyObj } from '../ops/consts.js';
 import { gatherRows } from '../ops/vocab.js';
 import { hfInvFreq, hfRopeRow } from './rope.js';
@@ -208,11 +210,27 @@ export function hfForward(core: ModelCore, grid: TokenGrid, opts: HfForwardOptio
   return opts.collectKV ? { hidden, kv } : { hidden };
 }
 
-/** The output projection as [d, V]: lm_head, or the transposed embedding when tied. */
-export function hfHead(core: ModelCore): tf.Tensor2D {
+/** The output projection: lm_head [d, V], or the tied embedding [V, d] (vocabRows). */
+export function hfHead(core: ModelCore): { w: tf.Tensor2D; vocabRows: boolean } {
   return core.config.tiedEmbeddings
-    ? t2d(core.p('model.embed_tokens.weight') as tf.Tensor as tf.Tensor2D)
-    : (core.p('lm_head.weight') as tf.Tensor as tf.Tensor2D);
+    ? { w: core.p('model.embed_tokens.weight') as tf.Tensor as tf.Tensor2D, vocabRows: true }
+    : { w: core.p('lm_head.weight') as tf.Tensor as tf.Tensor2D, vocabRows: false };
+}
+
+/**
+ * The head as [d, V] for repeated products (sampling: one transpose per call, not per step), or null
+ * where a transposed product is as fast (the BLAS addon) or none is needed (untied).
+ */
+export function hfHeadForSampling(core: ModelCore): tf.Tensor2D | null {
+  const h = hfHead(core);
+  return h.vocabRows && !nativeActive() ? tf.keep(t2d(h.w)) : null;
+}
+
+/** Logits [B, V] of final hidden states [B, d]. */
+export function hfLogits(core: ModelCore, x: tf.Tensor2D, headDV: tf.Tensor2D | null = null): tf.Tensor2D {
+  if (headDV) return tf.matMul(x, headDV) as tf.Tensor2D;
+  const h = hfHead(core);
+  return h.vocabRows ? matMulT(x, h.w, false, true) : (tf.matMul(x, h.w) as tf.Tensor2D);
 }
 
 /** KV cache of the HF decoders: per layer [B, KV, t, hd] (sized by KV heads, never copied per query head). */
@@ -228,7 +246,11 @@ export function disposeHfCache(c: HfKvCache): void {
 }
 
 /** Prefill of left-padded prompts: next-token logits [B, V] and the cache. */
-export function hfPrefill(core: ModelCore, prompts: number[][], opts: { adaptersOff?: boolean } = {}): { logits: tf.Tensor2D; cache: HfKvCache } {
+export function hfPrefill(
+  core: ModelCore,
+  prompts: number[][],
+  opts: { adaptersOff?: boolean; head?: tf.Tensor2D | null } = {},
+): { logits: tf.Tensor2D; cache: HfKvCache } {
   const B = prompts.length;
   const P = roundUp(Math.max(...prompts.map((p) => p.length)));
   const pads = prompts.map((p) => P - p.length);
@@ -243,7 +265,7 @@ export function hfPrefill(core: ModelCore, prompts: number[][], opts: { adapters
   return tidyObj(() => {
     const { hidden, kv } = hfForward(core, { ids, m: B, T: P, positions, pads }, { collectKV: true, adaptersOff: opts.adaptersOff });
     const last = tf.gather(hidden, tf.tensor1d(prompts.map((_, b) => b * P + P - 1), 'int32')) as tf.Tensor2D;
-    const logits = tf.matMul(last, hfHead(core)) as tf.Tensor2D;
+    const logits = hfLogits(core, last, opts.head);
     const toCache = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [KV, B, P, hd]), [1, 0, 2, 3]) as tf.Tensor4D;
     const mask = new Float32Array(B * P);
     pads.forEach((pad, b) => mask.fill(-1e9, b * P, b * P + pad));
@@ -270,7 +292,7 @@ export function hfDecodeStep(
   ids: Int32Array,
   pos: Int32Array,
   cache: HfKvCache,
-  opts: { adaptersOff?: boolean } = {},
+  opts: { adaptersOff?: boolean; head?: tf.Tensor2D | null } = {},
 ): { logits: tf.Tensor2D; cache: HfKvCache } {
   const c = core.config;
   const B = ids.length;
@@ -313,7 +335,7 @@ export function hfDecodeStep(
       const up = proj(core, `${pre}.mlp.up_proj`, h2, po);
       x = tf.add(x, proj(core, `${pre}.mlp.down_proj`, tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D, po)) as tf.Tensor2D;
     }
-    const logits = tf.matMul(rms(x, core.p('model.norm.weight'), eps), hfHead(core)) as tf.Tensor2D;
+    const logits = hfLogits(core, rms(x, core.p('model.norm.weight'), eps), opts.head);
     return { logits, cache: { k: ks, v: vs, keyMask } };
   });
   disposeHfCache(cache);

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config.js';
 import { customOp } from '../ops/consts.js';
-import { linear } from '../ops/linear.js';
-import { t2d } from '../ops/kernels.js';
+import { linear, matMulGradX } from '../ops/linear.js';
 
 /**
  * Linear layers of the HF decoders, frozen or not, with optional LoRA adapters (Hu et al. 2021):
@@ -30,7 +29,7 @@ export const DEFAULT_LORA_TARGETS: LoraTarget[] = ['q', 'k', 'v', 'o', 'gate', '
 function linearFrozen(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   const f = customOp<[tf.Tensor2D], tf.Tensor2D>((xi) => ({
     value: tf.matMul(xi, w) as tf.Tensor2D,
-    gradFunc: (dy) => tf.matMul(dy as tf.Tensor2D, t2d(w)),
+    gradFunc: (dy) => matMulGradX(dy as tf.Tensor2D, w),
   }));
   return f(x);
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { customOp, oneHotF32 } from './consts.js';
 import { defineKernel, hasKernel, t2d } from './kernels.js';
+import { matMulT } from './linear.js';
+import { nativeActive } from '../../backend/native.js';
 
 /**
  * Operations over a real vocabulary (50k–150k ids) that never materialise a [tokens, vocab] one-hot
@@ -118,6 +120,11 @@ export interface VocabLogprobOptions {
   withEntropy?: boolean;
   /** Rows per chunk; default: as many as keep one chunk of logits near 8M floats. */
   chunkRows?: number;
+  /**
+   * The head is given as [V, d] (a tied embedding) instead of [d, V]. On the BLAS addon the products
+   * then use transpose flags; elsewhere it is transposed once per call.
+   */
+  vocabRows?: boolean;
 }
 
 /** Rows per chunk so that one chunk's logits hold about `budget` floats. */
@@ -131,8 +138,13 @@ interface ChunkStats {
   p: tf.Tensor2D;
 }
 
-function chunkStats(h: tf.Tensor2D, w: tf.Tensor2D, invT: number): ChunkStats {
-  const raw = tf.matMul(h, w) as tf.Tensor2D;
+/** h · head, the head stored [d, V] or (vd) [V, d]. */
+function headProduct(h: tf.Tensor2D, w: tf.Tensor2D, vd: boolean): tf.Tensor2D {
+  return vd ? matMulT(h, w, false, true) : (tf.matMul(h, w) as tf.Tensor2D);
+}
+
+function chunkStats(h: tf.Tensor2D, w: tf.Tensor2D, invT: number, vd: boolean): ChunkStats {
+  const raw = headProduct(h, w, vd);
   const z = invT === 1 ? raw : (tf.mul(raw, invT) as tf.Tensor2D);
   const lse = tf.logSumExp(z, 1, true) as tf.Tensor2D;
   const p = tf.exp(tf.sub(z, lse)) as tf.Tensor2D;
@@ -147,10 +159,13 @@ function chunkStats(h: tf.Tensor2D, w: tf.Tensor2D, invT: number): ChunkStats {
  * Gradient with z = h·w / T, p = softmax(z), lp = z_t − lse(z), H = lse(z) − Σ p·z:
  *   ∂lp/∂z_j = 1[j = t] − p_j,  ∂H/∂z_j = −p_j (z_j − E_p[z]).
  */
-export function vocabLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: Int32Array, opts: VocabLogprobOptions = {}): tf.Tensor2D {
+export function vocabLogprobs(h: tf.Tensor2D, head: tf.Tensor2D, targets: Int32Array, opts: VocabLogprobOptions = {}): tf.Tensor2D {
   const [N, d] = h.shape;
-  const V = w.shape[1];
-  if (w.shape[0] !== d) throw new Error(`vocabLogprobs: h is [${N}, ${d}] but w is [${w.shape}]`);
+  // [V, d] heads keep their layout only where transposed products are fast (the BLAS addon)
+  const vd = !!opts.vocabRows && nativeActive();
+  const w = opts.vocabRows && !vd ? t2d(head) : head;
+  const V = vd ? w.shape[0] : w.shape[1];
+  if ((vd ? w.shape[1] : w.shape[0]) !== d) throw new Error(`vocabLogprobs: h is [${N}, ${d}] but the head is [${head.shape}]`);
   if (targets.length !== N) throw new Error(`vocabLogprobs: ${targets.length} targets for ${N} rows`);
   checkIds(targets, V, 'vocabLogprobs target');
   const T = opts.temperature ?? 1;
@@ -164,7 +179,7 @@ export function vocabLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: Int32Arra
   const f = customOp<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D>((hi, wi, save) => {
     const parts = chunks.map(({ lo, n }) =>
       tf.tidy(() => {
-        const { z, lse, p } = chunkStats(slice(hi, lo, n), wi, invT);
+        const { z, lse, p } = chunkStats(slice(hi, lo, n), wi, invT, vd);
         const lp = tf.sub(pickCols(z, targets.subarray(lo, lo + n)), tf.reshape(lse, [n]));
         const ent = withEnt ? tf.sub(tf.reshape(lse, [n]), tf.sum(tf.mul(p, z), 1)) : tf.zerosLike(lp);
         return tf.stack([lp, ent], 1) as tf.Tensor2D;
@@ -176,13 +191,14 @@ export function vocabLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: Int32Arra
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [hs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        const wT = t2d(ws);
+        // dh = dz · headᵀ: a [V, d] head is already that layout; a [d, V] one is transposed once (or flagged)
+        const wT = vd || nativeActive() ? null : t2d(ws);
         const dh: tf.Tensor2D[] = [];
         let dw: tf.Tensor2D | null = null;
         for (const { lo, n } of chunks) {
           const [dhc, dwc] = tf.tidy(() => {
             const hc = slice(hs, lo, n);
-            const { z, p } = chunkStats(hc, ws, invT);
+            const { z, p } = chunkStats(hc, ws, invT, vd);
             const dyc = slice(dy as tf.Tensor2D, lo, n);
             const [dlp, dH] = tf.split(dyc, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
             // a_j = dlp + dH·(z_j − E[z]);  dz = −p·a, then + dlp at the target
@@ -190,7 +206,9 @@ export function vocabLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: Int32Arra
             if (withEnt) a = tf.add(dlp, tf.mul(dH, tf.sub(z, tf.sum(tf.mul(p, z), 1, true)))) as tf.Tensor2D;
             let dz = addAtCols(tf.neg(tf.mul(p, a)) as tf.Tensor2D, targets.subarray(lo, lo + n), tf.reshape(dlp, [n]));
             if (invT !== 1) dz = tf.mul(dz, invT) as tf.Tensor2D;
-            return [tf.matMul(dz, wT) as tf.Tensor2D, tf.matMul(t2d(hc), dz) as tf.Tensor2D];
+            const dhc = vd ? (tf.matMul(dz, ws) as tf.Tensor2D) : wT ? (tf.matMul(dz, wT) as tf.Tensor2D) : matMulT(dz, ws, false, true);
+            const dwc = vd ? matMulT(dz, hc, true, false) : matMulT(hc, dz, true, false);
+            return [dhc, dwc];
           });
           dh.push(dhc);
           if (dw) {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { registerObjective, type Objective, type ObjectiveContext, type ObjectiveResult } from '../../model/objective.js';
-import { klEstimate } from './policyLoss.js';
+import { klEstimate, ratioStats } from './policyLoss.js';
 import { syncReadable } from '../../model/ops/kernels.js';
 
 /**
@@ -182,6 +182,10 @@ export function drpoLoss(ctx: ObjectiveContext): ObjectiveResult {
       drpo_j: tf.div(jMb, N) as tf.Scalar,
       kl: tf.div(klSum, tokenDenom) as tf.Scalar,
       kl_active_frac: tf.scalar(klMb > p.delta ? mbTokens / tokenDenom : 0),
+      // DRPO has no clip: its trust region is what acts off-policy, so clip_fraction is the share of
+      // tokens whose micro-batch had the penalty on (the same number as kl_active_frac).
+      clip_fraction: tf.scalar(klMb > p.delta ? mbTokens / tokenDenom : 0),
+      ...ratioStats(ctx, logRatio as tf.Tensor2D, tf.exp(logRatio) as tf.Tensor2D, (x) => tf.div(tf.sum(tf.mul(x, mask)), tokenDenom) as tf.Scalar),
       valid_group_frac: tf.scalar(Q / N),
     });
     return { loss, stats };

@@ -221,13 +221,9 @@ export function policyLoss(name: string, ctx: ObjectiveContext): ObjectiveResult
       stats.kl = tokMean(kl);
     }
     if (p.entropy_coef !== 0 && ctx.entropy) perTok = tf.sub(perTok, tf.mul(p.entropy_coef, ctx.entropy));
-    const ratio = tf.exp(logRatio);
     stats.clip_fraction = tokMean(terms.clipped);
-    stats.approx_kl = tokMean(tf.sub(tf.sub(ratio, 1), logRatio));
     stats.ratio_mean = tokMean(terms.ratio);
-    const index = ctx.perSeq.index;
-    const maxKey = index && index.length ? `ratio_max@${Math.min(...index)}` : 'ratio_max';
-    stats[maxKey] = tf.keep(tf.max(tf.where(tf.greater(ctx.mask, 0), terms.ratio, tf.zerosLike(terms.ratio))) as tf.Scalar);
+    Object.assign(stats, ratioStats(ctx, logRatio, terms.ratio, tokMean));
     stats.pg_loss = tokMean(terms.loss);
     for (const [k, v] of Object.entries(terms.extra ?? {})) stats[k] = tf.keep(v);
     if (ctx.entropy) stats.entropy = tokMean(ctx.entropy);
@@ -236,6 +232,19 @@ export function policyLoss(name: string, ctx: ObjectiveContext): ObjectiveResult
   });
   entropyMask?.dispose();
   return { loss, stats };
+}
+
+/**
+ * approx_kl (k3 of the token ratio, KL(π_old‖π_θ)) and the micro-batch's largest ratio, keyed per
+ * micro-batch when the batch numbers its sequences (perSeq.index), so summing keeps them apart.
+ */
+export function ratioStats(ctx: ObjectiveContext, logRatio: tf.Tensor2D, ratio: tf.Tensor2D, tokMean: (x: tf.Tensor) => tf.Scalar): Record<string, tf.Scalar> {
+  const index = ctx.perSeq.index;
+  const maxKey = index && index.length ? `ratio_max@${Math.min(...index)}` : 'ratio_max';
+  return {
+    approx_kl: tokMean(tf.sub(tf.sub(tf.exp(logRatio), 1), logRatio)),
+    [maxKey]: tf.keep(tf.max(tf.where(tf.greater(ctx.mask, 0), ratio, tf.zerosLike(ratio))) as tf.Scalar),
+  };
 }
 
 /** Sequence helpers shared by the sequence-level members: per-row masked mean of x, as [b, 1]. */

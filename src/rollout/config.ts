@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { ROLLOUT_ENGINES } from './engine.js';
+import { ROLLOUT_IS_MODES } from './importance.js';
+
+/** The config fields of the rollout engine (under `rollout:`) and of the importance correction (top level). */
+
+export const LlamaCppSchema = z
+  .object({
+    dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('Tensor type of the exported GGUF model matrices (LoRA adapters are always f32).'),
+    kv_cache: z.enum(['f16', 'f32']).default('f16').describe("Key/value cache precision: f16 (llama.cpp's default, fastest) or f32 (no flash attention; agrees with tfjs to float32 rounding)."),
+    sequences: z.number().int().positive().default(64).describe('Sequences decoded together in one llama.cpp context.'),
+    threads: z.number().int().positive().nullable().default(null).describe("CPU threads for llama.cpp (null = node-llama-cpp's default, the math cores)."),
+    gpu: z.enum(['auto', 'off']).default('off').describe('auto: CUDA / Vulkan / Metal when a prebuilt binary loads; off: CPU.'),
+  })
+  .strict()
+  .prefault({});
+
+export const rolloutEngineFields = {
+  engine: z.enum(ROLLOUT_ENGINES).default('tfjs').describe('Sampling engine: tfjs (the policy itself) or llama_cpp (optional dependency node-llama-cpp; Hugging Face models only).'),
+  sync_every: z.number().int().positive().default(1).describe('llama_cpp: push the weights (LoRA adapters, or the whole model) to the engine every N optimizer steps.'),
+  llama_cpp: LlamaCppSchema.describe('llama_cpp engine settings.'),
+};
+
+export const rolloutIsFields = {
+  rollout_is: z
+    .enum(ROLLOUT_IS_MODES)
+    .default('token')
+    .describe('With rollout.engine llama_cpp: truncated importance weight π_tfjs/π_llama.cpp on the policy-gradient loss, per token or per answer (TRL vllm_importance_sampling_correction); off = none.'),
+  rollout_is_cap: z.number().min(1).default(2).describe('C: the importance weight is min(ratio, C).'),
+};
