@@ -12,7 +12,7 @@ export interface BudgetSchedule<P> {
   budget(step: number, params: P): number;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds schedules of every params type; `unknown` would reject them (P is used contravariantly by budget())
 export type AnySchedule = BudgetSchedule<any>;
 
 export function defineSchedule<Schema extends z.ZodObject>(s: BudgetSchedule<z.output<Schema>> & { params: Schema }): BudgetSchedule<z.output<Schema>> {

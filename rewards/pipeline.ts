@@ -79,11 +79,12 @@ function fmtIssue(base: string, issue: z.core.$ZodIssue): string {
  * `rewards[1].params.penalty_coef: expected number, received string (shaper "dler")`.
  */
 export function resolveSpecs(specs: readonly RewardSpec[], where = 'rewards'): ResolvedRewardSpec[] {
-  if (!Array.isArray(specs)) throw new Error(`${where}: expected a list of {name, weight, params}`);
+  // `as unknown`: Array.isArray would otherwise narrow `specs` to any[] for the rest of the function
+  if (!Array.isArray(specs as unknown)) throw new Error(`${where}: expected a list of {name, weight, params}`);
   if (specs.length === 0) throw new Error(`${where}: at least one reward is needed`);
   const counts = new Map<string, number>();
   for (const s of specs) if (s && typeof s.name === 'string') counts.set(s.name, (counts.get(s.name) ?? 0) + 1);
-  return specs.map((raw, i) => {
+  return specs.map((raw, i): ResolvedRewardSpec => {
     const base = `${where}[${i}]`;
     const spec = SpecSchema.safeParse(raw);
     if (!spec.success) throw new Error(spec.error.issues.map((iss) => fmtIssue(base, iss)).join('; '));
@@ -118,7 +119,7 @@ function resolved(specs: readonly (RewardSpec | ResolvedRewardSpec)[]): readonly
 
 /** Fresh state of every spec (undefined for stateless shapers). */
 export function initStates(specs: readonly (RewardSpec | ResolvedRewardSpec)[]): unknown[] {
-  return resolved(specs).map((s) => (s.shaper.initState ? s.shaper.initState(s.params) : undefined));
+  return resolved(specs).map((s): unknown => (s.shaper.initState ? s.shaper.initState(s.params) : undefined));
 }
 
 function statesFor(specs: readonly ResolvedRewardSpec[], states: readonly unknown[] | undefined): unknown[] {
@@ -126,7 +127,7 @@ function statesFor(specs: readonly ResolvedRewardSpec[], states: readonly unknow
   if (states.length !== specs.length) {
     throw new Error(`reward states: ${states.length} entries for ${specs.length} reward specs (was the reward config changed since the checkpoint?)`);
   }
-  return specs.map((s, i) => (states[i] === undefined && s.shaper.initState ? s.shaper.initState(s.params) : states[i]));
+  return specs.map((s, i): unknown => (states[i] === undefined && s.shaper.initState ? s.shaper.initState(s.params) : states[i]));
 }
 
 /**
@@ -242,8 +243,8 @@ export function restoreStates(specs: readonly (RewardSpec | ResolvedRewardSpec)[
   if (raw.length !== rs.length) {
     throw new Error(`reward states: ${raw.length} entries for ${rs.length} reward specs (was the reward config changed since the checkpoint?)`);
   }
-  return rs.map((spec, i) => {
-    const v = raw[i] === null ? undefined : raw[i];
+  return rs.map((spec, i): unknown => {
+    const v: unknown = raw[i] === null ? undefined : raw[i];
     if (!spec.shaper.stateSchema) return undefined;
     if (v === undefined) return spec.shaper.initState ? spec.shaper.initState(spec.params) : undefined;
     const r = spec.shaper.stateSchema.safeParse(v);

@@ -55,7 +55,7 @@ export function loadPreset(nameOrFile: string): Preset {
   try {
     raw = YAML.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`preset ${file}: not valid YAML: ${(e as Error).message}`);
+    throw new Error(`preset ${file}: not valid YAML: ${(e as Error).message}`, { cause: e });
   }
   const r = PresetSchema.safeParse(raw);
   if (!r.success) {
@@ -66,7 +66,7 @@ export function loadPreset(nameOrFile: string): Preset {
   try {
     resolveSpecs(rewards);
   } catch (e) {
-    throw new Error(`preset ${file}: ${(e as Error).message}`);
+    throw new Error(`preset ${file}: ${(e as Error).message}`, { cause: e });
   }
   return { name: path.basename(file).replace(/\.ya?ml$/, ''), file, rewards, hints };
 }

@@ -79,7 +79,7 @@ export const TrainerHintsSchema = z
 export type TrainerHints = z.infer<typeof TrainerHintsSchema>;
 
 /** A strict zod object whose parsed output is P (every field has a default, so `{}` parses). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema's input type is whatever the user writes; only its output P is fixed
 export type ParamsSchema<P> = z.ZodType<P, any> & { shape: Record<string, z.ZodType> };
 
 export interface Shaper<P, S = undefined> {
@@ -111,7 +111,7 @@ export interface Shaper<P, S = undefined> {
   preset?: Partial<TrainerHints>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds shapers of every params/state type; `unknown` would reject them (P and S are used contravariantly)
 export type AnyShaper = Shaper<any, any>;
 
 /** Identity helper that infers P from the schema, so a shaper file states its types once. */

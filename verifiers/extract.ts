@@ -1,6 +1,6 @@
 import type { AnswerFormat } from '../src/types.js';
 import { isNumberWord, parseNumberWords } from './numberWords.js';
-import { lastExpression, valuesIn } from './lastExpression.js';
+import { lastExpression, trimEnd, valuesIn } from './lastExpression.js';
 
 /**
  * Finding the final answer in a response (a chain of thought full of other numbers).
@@ -10,8 +10,11 @@ import { lastExpression, valuesIn } from './lastExpression.js';
  *          last number in the text (fallback, on by default, can be switched off)
  *   math:  `\boxed{}` / `\fbox{}` → "final answer is $X$" → "the answer is" / "Answer:" → `#### X`
  *          → last number (fallback, off by default)
- * Mode `math_verify` (opt-in) adds, for math, Math-Verify's fallback before the last number: the
- * last LaTeX environment, plain number or plain expression (lastExpression.ts).
+ * Mode `math_verify` (opt-in), for math: Minerva's "final answer is $X$. I hope" first (Math-Verify
+ * ranks it above boxes), boxes joined by Math-Verify's rule, and after the markers — unless an
+ * unclosed box shows the answer failed — the value a concluding sentence states, then the last
+ * LaTeX environment, plain number or plain expression (lastExpression.ts).
+ * In every mode "12 dollars and 50 cents" is read as 12.50 dollars first.
  * Every scan is linear in the response length (megabyte responses, 2000 unclosed `\boxed{`).
  * Text after the last `</think>` is used when the tag is present (R1-style reasoning).
  */
@@ -120,7 +123,7 @@ const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <
 
 export function lastNumber(text: string): Extraction | null {
   let i = text.length;
-  let end = 0;
+  let end: number;
   for (;;) {
     i--;
     while (i >= 0 && !isDigit(text.charCodeAt(i))) i--;
@@ -373,9 +376,9 @@ const STATES = /^[^]*\s(?:is|are|was|were|equals|be|gives|get|gets|makes|has|hav
 
 /**
  * Mode math_verify, before the last expression: the value a concluding sentence states ("Thus
- * the probability is $\frac{3}{8}$, since 3 of the 8 outcomes …"), i.e. the first value after
- * the first stating verb of the LAST sentence that has any number or math in it, when that
- * sentence opens with a conclusion word. A hedge ("42 or 43") states nothing.
+ * the probability is $\frac{3}{8}$, since 3 of the 8 outcomes …"): the final sentence, or else the
+ * last one with a number or math in it, must open with a conclusion word; the value is the first
+ * one after the last stating verb of its main clause. A hedge ("42 or 43") states nothing.
  */
 function statedValue(text: string): Extraction | null {
   const sentences = text.split(/(?<=[.!?])\s+(?=[A-Z\\$<])|\n+/).map((x) => x.trim()).filter((x) => x !== '');
@@ -394,7 +397,7 @@ function statedValue(text: string): Extraction | null {
   const main = last.split(/,\s*(?:since|because|as|attained|where|which|when|for|with|while)\b|;/i)[0]!;
   const m = STATES.exec(main);
   if (!m) return null;
-  const clause = m[1]!.replace(/[.\s]+$/, '');
+  const clause = trimEnd(m[1]!, '. \t\n\r');
   if (HEDGE.test(clause)) return { answer: clause, source: 'last_expression' };
   const values = valuesIn(clause);
   if (values.length > 0) return { answer: values[0]!, source: 'last_expression' };

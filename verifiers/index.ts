@@ -3,7 +3,8 @@
  * worker pool. See each file's header for the rules it implements.
  */
 export { verify, type VerifyOptions, type VerifyResult } from './verify.js';
-export { extract, extractAnswer, lastNumber, type ExtractOptions, type Extraction, type AnswerSource } from './extract.js';
+export { extract, extractAnswer, lastNumber, EXTRACT_MODES, type ExtractMode, type ExtractOptions, type Extraction, type AnswerSource } from './extract.js';
+export { lastExpression } from './lastExpression.js';
 export { normalizeGold } from './gold.js';
 export { isEquivalent, nodesEqual } from './compare/index.js';
 export { parseAnswer } from './parse.js';

@@ -25,6 +25,16 @@ interface Candidate {
 }
 
 /**
+ * `s` without the trailing characters in `chars`. By hand: an anchored `[...]+$` regex is
+ * quadratic on a long run of those characters that is not at the end.
+ */
+export function trimEnd(s: string, chars: string): string {
+  let b = s.length;
+  while (b > 0 && chars.includes(s[b - 1]!)) b--;
+  return s.slice(0, b);
+}
+
+/**
  * Position of the next unescaped `token` at or after `from`, or where the search gave up (a
  * newline for one-line environments, else the end) as `-1 - stop`.
  */
@@ -53,8 +63,8 @@ function latexEnvironments(text: string): Candidate[] {
   };
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    let open = '';
-    let close = '';
+    let open: string;
+    let close: string;
     let oneLine = false;
     if (c === '\\') {
       const n = text[i + 1];
@@ -122,7 +132,7 @@ function expressionIn(text: string, from: number, to: number): Candidate | null 
   }
   const raw = text.slice(a, b);
   const lead = raw.length - raw.trimStart().length;
-  const expr = raw.trim().replace(/[.\s]+$/, '');
+  const expr = trimEnd(raw.trim(), '. \t\n\r');
   if (!/^-?\(?-?\d/.test(expr) || !HAS_OPERATION.test(expr)) return null;
   return { start: a + lead, end: a + lead + expr.length, answer: expr.replace(/×/g, '*').replace(/÷/g, '/'), latex: false };
 }
@@ -151,7 +161,7 @@ function joinEnvironments(envs: Candidate[], text: string, lastIdx: number): Can
   let start = last.start;
   for (let j = lastIdx - 1; j >= 0 && parts.length < 5; j--) {
     const between = text.slice(envs[j]!.end, start);
-    if (!/^\s*(?:,?\s*and|,?\s*or|,)\s*$/i.test(between)) break;
+    if (between.length > 80 || !/^\s*(?:,?\s*and|,?\s*or|,)\s*$/i.test(between)) break;
     parts.unshift(envs[j]!.answer);
     start = envs[j]!.start;
   }

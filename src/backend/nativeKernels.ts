@@ -110,7 +110,9 @@ function fusedMatMulOn(addon: BlasAddon, orig: KernelFn): KernelFn {
     const { a, b, bias, preluActivationWeights } = args.inputs;
     const tA = Boolean(args.attrs.transposeA);
     const tB = Boolean(args.attrs.transposeB);
-    const act = String(args.attrs.activation ?? 'linear');
+    const activation = args.attrs.activation ?? 'linear';
+    // a non-string activation is none the addon knows: it falls through to the original kernel below
+    const act = typeof activation === 'string' ? activation : 'unsupported';
     if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || preluActivationWeights) return orig(args);
     if (act !== 'linear' && act !== 'relu') return orig(args);
     const g = gemmGeometry(a.shape, b.shape, tA, tB);

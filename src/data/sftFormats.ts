@@ -62,7 +62,7 @@ export function readSftFile(file: string): SftExample[] {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+    throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e });
   }
   const out: SftExample[] = [];
   text.split('\n').forEach((line, i) => {
@@ -71,7 +71,7 @@ export function readSftFile(file: string): SftExample[] {
     try {
       value = JSON.parse(line);
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`, { cause: e });
     }
     out.push(parseSftRecord(value, `${file}:${i + 1}`));
   });

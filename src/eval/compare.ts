@@ -50,7 +50,7 @@ export function readScorePoints(file: string): ScorePoint[] {
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`--baseline ${file}: cannot read an evaluation JSON (${(e as Error).message})`);
+    throw new Error(`--baseline ${file}: cannot read an evaluation JSON (${(e as Error).message})`, { cause: e });
   }
   const rows = (raw as { rows?: unknown }).rows;
   if (Array.isArray(rows)) return rows.map((r, i) => point(r, `${file} rows[${i}]`));

@@ -205,7 +205,7 @@ export function encodePrompts(tokenizer: EvalTokenizer, problems: readonly Probl
     } catch (e) {
       const bad = [...p.prompt].filter((ch) => !ok(ch));
       // A failure that no single character explains is not an alphabet problem: surface it as is.
-      if (bad.length === 0) throw new Error(`problem ${p.id}: cannot encode prompt: ${(e as Error).message}`);
+      if (bad.length === 0) throw new Error(`problem ${p.id}: cannot encode prompt: ${(e as Error).message}`, { cause: e });
       for (const ch of bad) dropped.add(ch);
       affected.push(p.id);
       if (mode === 'drop') ids.push(tokenizer.encode([...p.prompt].filter((ch) => ok(ch)).join('')));
@@ -309,7 +309,7 @@ export async function evaluate(
 
   // Sample index j of problem i sits at flat position i*k + j.
   const total = problems.length * k;
-  const records: EvalSampleRecord[] = new Array(total);
+  const records: EvalSampleRecord[] = new Array<EvalSampleRecord>(total);
   let done = 0;
   let generated = 0;
   let undecodable = 0;

@@ -23,6 +23,8 @@ export interface RunEvalOptions {
   fields?: FieldMapping;
   batchSize?: number;
   threads?: number | null;
+  /** Answer extraction: 'strict' (laconic's default) or 'math_verify' (Math-Verify's last-expression fallback). */
+  verifierMode?: 'strict' | 'math_verify';
   timeoutMs?: number;
   unknownChars?: UnknownCharsPolicy;
   overlong?: OverlongPolicy;
@@ -77,7 +79,7 @@ export async function runEvaluation(opts: RunEvalOptions): Promise<SuiteResult> 
       if (!m.defaults.dataset) throw new Error(`${m.name}: no dataset given (--dataset, --datasets or --suite) and the checkpoint has no default dataset in eval_defaults.json`);
       rows = [{ dataset: m.defaults.dataset }];
     }
-    const pool = new VerifierPool({ threads: opts.threads ?? undefined, timeoutMs: opts.timeoutMs ?? 2000 });
+    const pool = new VerifierPool({ threads: opts.threads ?? undefined, timeoutMs: opts.timeoutMs ?? 2000, verify: { mode: opts.verifierMode ?? 'strict' } });
     try {
       const out: SuiteRowResult[] = [];
       // One after another: the policy and the pool are shared, and rows are reported in order.

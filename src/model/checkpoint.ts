@@ -121,7 +121,7 @@ function readJson(file: string, label: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${label}: ${path.basename(file)} is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${label}: ${path.basename(file)} is not valid JSON (${(e as Error).message})`, { cause: e });
   }
 }
 

@@ -81,10 +81,10 @@ m: GradModel,
   } catch (e) {
     // a failing micro-batch (out of memory, a bad objective input) must not strand the others' tensors
     dropAbandonedTape();
-    disposeAccumulated(acc ?? new Map(), parts);
+    disposeAccumulated(acc ?? new Map<string, tf.Tensor>(), parts);
     throw e;
   }
-  return { grads: acc ?? new Map(), parts };
+  return { grads: acc ?? new Map<string, tf.Tensor>(), parts };
 }
 
 /** One micro-batch's loss and stats, still on the device. */

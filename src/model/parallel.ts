@@ -190,7 +190,7 @@ export class WorkerPool {
     this.sync(policy);
     const shares = this.partition(batch, plan);
     const replies = shares.slice(1).map((share, w) => {
-      if (share.length === 0) return null;
+      if (share.length === 0) return Promise.resolve(null);
       const slot = this.slots[w]!;
       const seqs = share.flatMap((mi) => plan.micro[mi]!);
       const local = new Map(seqs.map((s, i) => [s, i]));

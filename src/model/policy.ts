@@ -193,7 +193,7 @@ export class Policy {
       );
     }
     const order = tokens.map((_, i) => i).sort((a, b) => tokens[b]!.length - tokens[a]!.length || a - b);
-    const out: number[][] = new Array(tokens.length);
+    const out: number[][] = new Array<number[]>(tokens.length);
     for (let s = 0; s < order.length; s += mbs) {
       const idx = order.slice(s, s + mbs);
       const { grid, lengths } = padGrid(tokens, idx);
@@ -274,7 +274,7 @@ export class Policy {
       );
     }
     const chunk = Math.max(1, opts.batchSize ?? 64);
-    const results: SampleResult[] = new Array(B);
+    const results: SampleResult[] = new Array<SampleResult>(B);
     for (let s = 0; s < B; s += chunk) {
       const idx = Array.from({ length: Math.min(chunk, B - s) }, (_, j) => s + j);
       const part = await sampleChunk(this.core, 

@@ -57,9 +57,9 @@ export function decodeSafetensors(buf: Uint8Array, source: string): DecodedSafet
   if (n <= 0 || 8 + n > buf.length) throw new Error(`${source}: header length ${n} does not fit the file (${buf.length} bytes)`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(buf.subarray(8, 8 + n)).toString('utf8'));
+    header = JSON.parse(Buffer.from(buf.subarray(8, 8 + n)).toString('utf8')) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`${source}: header is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${source}: header is not valid JSON (${(e as Error).message})`, { cause: e });
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${source}: header is not a JSON object`);
   const base = 8 + n;

@@ -79,7 +79,7 @@ export const builders = {
     description: "two answers by statistical rejection sampling from the optimal-policy estimate (exp(r/β)), paired by the oracle",
     source: 'Liu et al. 2024 (RSO), arXiv 2309.06657, Algorithm 1',
     params: z
-      .object({ beta: z.number().positive().default(0.5).describe('β of the rejection sampler on win rates in [0, 1] (the paper samples with β = 0.5; default 0.5)') })
+      .object({ beta: z.number().positive().default(0.5).describe('β of the target π* ∝ π·exp(r/β), r = win rate in [0, 1] (RSO takes the policy loss\'s β; default 0.5)') })
       .strict(),
     pick: (cands, rng, ctx, p) => {
       const acc = rsoAccept(winRates(cands, ctx.oracle, ctx), 2, p.beta, rng);

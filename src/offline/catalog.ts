@@ -61,7 +61,7 @@ export function describeLosses(): LossCatalog {
         name: 'tr_dpo',
         description: 'train.ref_sync: every N steps the reference becomes α·π + (1 − α)·π_ref in weight space; its log-probs are recomputed',
         source: 'Gorbatovski et al. 2024 (TR-DPO), arXiv 2404.09656; TRL sync_ref_model',
-        params: paramInfos(DpoConfigSchema.shape.train.unwrap().shape.ref_sync),
+        params: paramInfos(DpoConfigSchema.shape.train.unwrap().shape.ref_sync.unwrap()),
       },
     ],
     pair_builders: builderNames.map((n) => {

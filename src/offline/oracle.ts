@@ -7,7 +7,8 @@ import { z } from 'zod';
  * ranking and win-rate evaluation goes through. In a math engine the signal is the verifier and the
  * length: short-and-correct over long-and-correct over wrong.
  *
- * Registered by name (`verifier_length`, `verifier`), or a user module given by path: the module's
+ * Registered by name (`verifier_length`, `verifier`, `directional`: DPA's preference direction, Wang
+ * et al. 2024, arXiv 2402.18571, over accuracy and length), or a user module given by path: the module's
  * default export (or its `preference` export) is called as fn(a, b, ctx) and must return a number in
  * [0, 1]. A user oracle may be stochastic (a sampled judge); `uncertainty_filtered` uses that.
  */
@@ -43,6 +44,30 @@ const verifierLengthParams = z
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
+const directionalParams = z
+  .object({
+    angle: z
+      .number()
+      .min(0)
+      .max(90)
+      .nullable()
+      .default(null)
+      .describe('direction θ in degrees between accuracy (0) and brevity (90); null = drawn per prompt in [angle_min, angle_max] (default null)'),
+    angle_min: z.number().min(0).max(90).default(0).describe('lowest angle drawn per prompt (default 0)'),
+    angle_max: z.number().min(0).max(90).default(60).describe('highest angle drawn per prompt (default 60)'),
+    length_scale: z.number().positive().default(100).describe('tokens per unit of the length reward −|y|/scale (default 100)'),
+    temperature: z.number().positive().default(0.1).describe('T: P = σ(v·(r(a) − r(b))/T) (default 0.1)'),
+  })
+  .strict()
+  .refine((p) => p.angle_min <= p.angle_max, { message: 'angle_min must be ≤ angle_max', path: ['angle_min'] });
+
+/** A reproducible draw in [0, 1) from the prompt text (FNV-1a), so repeated judgements agree. */
+function promptUniform(prompt: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < prompt.length; i++) h = Math.imul(h ^ prompt.charCodeAt(i), 0x01000193) >>> 0;
+  return h / 2 ** 32;
+}
+
 const definitions = {
   verifier_length: {
     description: 'correctness first; between two correct answers the shorter by σ((|b| − |a|)/T)',
@@ -51,6 +76,17 @@ const definitions = {
       if (a.correct !== b.correct) return a.correct ? 1 : 0;
       if (!a.correct && !p.wrong_by_length) return 0.5;
       return sigmoid((b.length - a.length) / p.temperature);
+    },
+  },
+  directional: {
+    description: 'DPA-style direction v = (cos θ, sin θ) over (correctness, −length/scale): P = σ(v·(r(a) − r(b))/T); θ fixed or drawn per prompt',
+    params: directionalParams,
+    make: (p: z.output<typeof directionalParams>): PreferenceOracle => (a, b, ctx) => {
+      const deg = p.angle ?? p.angle_min + (p.angle_max - p.angle_min) * promptUniform(ctx.prompt);
+      const t = (deg * Math.PI) / 180;
+      const dAcc = (a.correct ? 1 : 0) - (b.correct ? 1 : 0);
+      const dLen = (b.length - a.length) / p.length_scale;
+      return sigmoid((Math.cos(t) * dAcc + Math.sin(t) * dLen) / p.temperature);
     },
   },
   verifier: {

@@ -478,11 +478,13 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
         rows.push(row);
         opts.onStep?.(row);
         progress?.update(state.step, `loss ${r.loss.toFixed(4)} acc ${(row['rewards/accuracy'] ?? 0).toFixed(2)} margin ${(row['rewards/margin'] ?? 0).toFixed(3)}`);
-        if (!iterDone && sync.every > 0 && state.step % sync.every === 0 && state.refCheckpoint && !state.refMix) {
+        const single = refsOf(state);
+        if (!iterDone && sync.every > 0 && state.step % sync.every === 0 && single?.length === 1 && single[0]!.weight === 1) {
           // TR-DPO: soft-update the reference in weight space, then its log-probs (src/offline/refsync.ts)
           const dir = path.join(outDir, 'ref_sync', String(state.step));
           await saveCheckpoint(path.join(dir, 'policy'), { policy: runtime.policy });
-          state.refCheckpoint = writeSyncedReference(path.join(dir, 'policy'), state.refCheckpoint, sync.alpha, path.join(dir, 'reference'));
+          state.refCheckpoint = writeSyncedReference(path.join(dir, 'policy'), single[0]!.checkpoint, sync.alpha, path.join(dir, 'reference'));
+          state.refMix = null;
           fs.rmSync(path.join(dir, 'policy'), { recursive: true, force: true });
           ex = (await prepare(state.dataFile!, refsOf(state))).examples;
           await runtime.save(state as unknown as Record<string, unknown>);

@@ -47,6 +47,7 @@ export async function loadLlama(gpu: 'auto' | false): Promise<{ lib: NodeLlamaCp
   } catch (e) {
     throw new Error(
       `rollout.engine llama_cpp needs the optional dependency node-llama-cpp (npm install node-llama-cpp@3.21.1), which did not load: ${(e as Error).message.split('\n')[0]}. Use rollout.engine: tfjs`,
+      { cause: e },
     );
   }
   try {
@@ -56,6 +57,7 @@ export async function loadLlama(gpu: 'auto' | false): Promise<{ lib: NodeLlamaCp
   } catch (e) {
     throw new Error(
       `rollout.engine llama_cpp: node-llama-cpp is installed but no prebuilt llama.cpp binary loads on ${process.platform}-${process.arch}${gpu === false ? ' (CPU)' : ''}: ${(e as Error).message.split('\n')[0]}. Use rollout.engine: tfjs`,
+      { cause: e },
     );
   }
 }
@@ -63,6 +65,8 @@ export async function loadLlama(gpu: 'auto' | false): Promise<{ lib: NodeLlamaCp
 export class LlamaCppEngine implements RolloutEngine {
   readonly name = 'llama_cpp' as const;
   private context: LlamaContext | null = null;
+  /** The context's sequences, taken once: node-llama-cpp does not hand a disposed slot out again at once. */
+  private seqs: LlamaContextSequence[] = [];
   private contextSize = 0;
   private syncs = 0;
   private loraFile: string | null = null;
@@ -141,12 +145,13 @@ export class LlamaCppEngine implements RolloutEngine {
   private async dropContext(): Promise<void> {
     if (this.context) await this.context.dispose();
     this.context = null;
+    this.seqs = [];
     this.contextSize = 0;
   }
 
   /** A context whose sequences each hold `need` tokens (rounded up to llama.cpp's 256-token cells). */
-  private async contextFor(need: number): Promise<LlamaContext> {
-    if (this.context && this.contextSize >= need) return this.context;
+  private async contextFor(need: number): Promise<LlamaContextSequence[]> {
+    if (this.context && this.contextSize >= need) return this.seqs;
     await this.dropContext();
     const size = Math.ceil(need / 256) * 256;
     this.context = await this.model.createContext({
@@ -158,7 +163,8 @@ export class LlamaCppEngine implements RolloutEngine {
       ...(this.loraFile ? { lora: { adapters: [{ filePath: this.loraFile }] } } : {}),
     });
     this.contextSize = size;
-    return this.context;
+    this.seqs = Array.from({ length: this.o.sequences }, () => this.context!.getSequence());
+    return this.seqs;
   }
 
   async sample(prompts: number[][], o: SampleOptions): Promise<SampleResult[]> {
@@ -169,31 +175,26 @@ export class LlamaCppEngine implements RolloutEngine {
     const budgets = prompts.map((_, i) => (Array.isArray(o.maxNewTokens) ? o.maxNewTokens[i]! : o.maxNewTokens));
     // One seed per prompt drawn up front, so the draw from rng does not depend on completion order.
     const seeds = prompts.map(() => o.rng.int(0, 2 ** 31 - 2));
-    const ctx = await this.contextFor(Math.max(...prompts.map((p, i) => p.length + budgets[i]!)) + 1);
+    const seqs = await this.contextFor(Math.max(...prompts.map((p, i) => p.length + budgets[i]!)) + 1);
     const stop = new Set(o.stopTokens);
-    const out: SampleResult[] = new Array(prompts.length);
+    const out = new Array<SampleResult>(prompts.length);
     let next = 0;
-    // One sequence per lane, cleared between prompts (a disposed sequence's slot is not free at once).
-    const lane = async () => {
-      const seq = ctx.getSequence();
-      try {
-        while (next < prompts.length) {
-          const i = next++;
-          await seq.clearHistory();
-          out[i] = await decodeOne(seq, prompts[i]!, budgets[i]!, stop, {
-            temperature: greedy ? 0 : o.temperature,
-            topK: o.topK ?? 0,
-            topP: o.topP ?? 1,
-            seed: seeds[i]!,
-            // node-llama-cpp otherwise ends the stream at an end-of-generation token without yielding it
-            yieldEogToken: true,
-          });
-        }
-      } finally {
-        seq.dispose();
+    // One sequence per lane, cleared before each prompt.
+    const lane = async (seq: LlamaContextSequence) => {
+      while (next < prompts.length) {
+        const i = next++;
+        await seq.clearHistory();
+        out[i] = await decodeOne(seq, prompts[i]!, budgets[i]!, stop, {
+          temperature: greedy ? 0 : o.temperature,
+          topK: o.topK ?? 0,
+          topP: o.topP ?? 1,
+          seed: seeds[i]!,
+          // node-llama-cpp otherwise ends the stream at an end-of-generation token without yielding it
+          yieldEogToken: true,
+        });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.o.sequences, prompts.length) }, lane));
+    await Promise.all(seqs.slice(0, prompts.length).map(lane));
     return out;
   }
 

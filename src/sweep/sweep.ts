@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { acquireLock, configDiff, LOCK_NAME, RUN_MARKER, RunFolderError } from '../util/runFolder.js';
+import { acquireLock, configDiff, isLockEntry, LOCK_NAME, RUN_MARKER, RunFolderError } from '../util/runFolder.js';
 import { defaultWorkers, progressOf, runLocal, sameFileContent, type PreparedRun, type RunCallbacks } from './local.js';
 import { ProgressView, type ProgressMode, type ProgressOptions } from './progress.js';
 import { writeReport, type ReportPaths } from './report.js';
@@ -63,7 +63,7 @@ export function planRuns(plan: SweepPlan, outDir: string, force = false): { fres
   const r = { fresh: [] as string[], skip: [] as string[], resume: [] as string[], rerun: [] as string[], refuse: [] as Array<{ name: string; why: string }> };
   for (const run of plan.runs) {
     const dir = runDirOf(out, run.name);
-    const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((e) => e !== LOCK_NAME && e !== RUN_MARKER) : [];
+    const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((e) => !isLockEntry(e) && e !== RUN_MARKER) : [];
     if (entries.length === 0) r.fresh.push(run.name);
     else if (!sameFileContent(path.join(dir, RUN_FILES.config), configText(run))) {
       if (force) r.rerun.push(run.name);

@@ -17,7 +17,11 @@ import lockfile from 'proper-lockfile';
 /** Written into every run folder laconic owns; its absence in a non-empty folder means "not ours". */
 export const RUN_MARKER = '.laconic-run';
 export const LOCK_NAME = '.laconic.lock';
-const OWNER_FILE = 'owner.json';
+/**
+ * Who holds a lock, next to the lock directory (`<lock>.owner`). Not inside it: a file created in the
+ * directory changes its mtime, which proper-lockfile reads as the lock being taken over.
+ */
+export const ownerFileOf = (lockDir: string) => `${lockDir}.owner`;
 const RESOLVED = 'config.resolved.json';
 
 /** What laconic writes into a run folder; `--force` removes these (and only these) before a fresh start. */
@@ -83,6 +87,7 @@ export async function acquireLock(target: string, lockDir: string, command: stri
     onCompromised: (e: Error) => process.stderr.write(`laconic: warning: lock ${lockDir}: ${e.message}\n`),
   };
   let release: () => Promise<void>;
+  const ownerFile = ownerFileOf(lockDir);
   try {
     release = await lockfile.lock(target, opts);
   } catch (e) {
@@ -91,6 +96,7 @@ export async function acquireLock(target: string, lockDir: string, command: stri
     if (holder && holder.host === os.hostname() && !pidAlive(holder.pid)) {
       // The holder died without cleaning up (kill -9): its lock is stale now, not in `stale` seconds.
       fs.rmSync(lockDir, { recursive: true, force: true });
+      fs.rmSync(ownerFile, { force: true });
       release = await lockfile.lock(target, opts);
     } else {
       const who = holder ? `pid ${holder.pid} on host ${holder.host} (laconic ${holder.command}, since ${holder.started_at})` : 'another process';
@@ -98,21 +104,26 @@ export async function acquireLock(target: string, lockDir: string, command: stri
     }
   }
   const me: LockHolder = { pid: process.pid, host: os.hostname(), started_at: new Date().toISOString(), command };
-  fs.writeFileSync(path.join(lockDir, OWNER_FILE), JSON.stringify(me) + '\n');
+  fs.writeFileSync(ownerFile, JSON.stringify(me) + '\n');
+  let done = false;
   return async () => {
+    if (done) return;
+    done = true;
+    const mine = readHolder(lockDir)?.pid === process.pid;
     try {
-      // proper-lockfile removes its directory with rmdir, which needs it empty.
-      if (readHolder(lockDir)?.pid === process.pid) fs.rmSync(path.join(lockDir, OWNER_FILE), { force: true });
       await release();
     } catch {
-      // Already released or taken over; nothing left of ours to remove.
+      // Marked compromised (a refresh came late, e.g. a busy machine) while no one else took it over:
+      // the directory is still ours to remove.
+      if (mine) fs.rmSync(lockDir, { recursive: true, force: true });
     }
+    if (mine) fs.rmSync(ownerFile, { force: true });
   };
 }
 
 function readHolder(lockDir: string): LockHolder | null {
   try {
-    return JSON.parse(fs.readFileSync(path.join(lockDir, OWNER_FILE), 'utf8')) as LockHolder;
+    return JSON.parse(fs.readFileSync(ownerFileOf(lockDir), 'utf8')) as LockHolder;
   } catch {
     return null;
   }
@@ -125,6 +136,11 @@ function pidAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The lock directory and its owner file: never a run's content. */
+export function isLockEntry(name: string): boolean {
+  return name === LOCK_NAME || name === ownerFileOf(LOCK_NAME);
 }
 
 /** Dotted paths where two JSON values differ (arrays compared whole). */
@@ -145,7 +161,7 @@ function getPath(o: unknown, dotted: string): unknown {
 export async function openRunFolder(dir: string, opts: RunFolderOptions): Promise<RunFolder> {
   const abs = path.resolve(dir);
   if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) throw new RunFolderError(`${abs} is a file, not a run folder; use another --out`);
-  const before = fs.existsSync(abs) ? fs.readdirSync(abs).filter((e) => e !== LOCK_NAME) : [];
+  const before = fs.existsSync(abs) ? fs.readdirSync(abs).filter((e) => !isLockEntry(e)) : [];
   const ours = before.includes(RUN_MARKER) || before.includes(RESOLVED);
   const firstCreated = fs.mkdirSync(abs, { recursive: true });
   const undo = () => {
@@ -211,7 +227,7 @@ function abandon(f: RunFolder): void {
     return;
   }
   for (const e of fs.readdirSync(f.dir)) {
-    if (e !== LOCK_NAME && !f.before.includes(e)) fs.rmSync(path.join(f.dir, e), { recursive: true, force: true });
+    if (!isLockEntry(e) && !f.before.includes(e)) fs.rmSync(path.join(f.dir, e), { recursive: true, force: true });
   }
 }
 

@@ -40,7 +40,7 @@ interface Proc {
 }
 
 function laconic(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/sweep/cliEntry.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/cli/fixtures/train-cli.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout!.on('data', () => {});
@@ -95,7 +95,7 @@ describe('train in a run folder, with real processes', () => {
     expect(c.stderr()).toContain(`resumed at step ${stoppedAt}`);
     const after = steps(out);
     expect(after).toEqual(Array.from({ length: after.length }, (_, i) => i + 1)); // 1, 2, 3, ... no step twice
-  });
+  }, 240_000); // three real training processes: slow only on a loaded machine
 
   it('a second Ctrl-C exits at once, leaving the last checkpoint loadable', async () => {
     const out = path.join(tmp, 'twice');
@@ -111,7 +111,7 @@ describe('train in a run folder, with real processes', () => {
     // a changed config is refused, naming the field and the choices
     expect(await c.exit).toBe(1);
     expect(c.stderr()).toMatch(/different config .*differs in train\.steps.*--resume.*--force.*--out/);
-  });
+  }, 240_000);
 });
 
 describe('train refuses to overwrite', () => {

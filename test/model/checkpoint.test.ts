@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/model/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type NamedArray } from '../../src/model/safetensors.js';
 import { CharTokenizer } from '../../src/model/tokenizers/char.js';
 import { fullMask, randomSeqs, tiny, useWasm } from './helpers.js';
 
@@ -79,7 +79,7 @@ describe('checkpoints', () => {
     less.delete('h.1.attn.c_proj.weight');
     fs.writeFileSync(modelFile, encodeSafetensors(less));
     await expect(loadCheckpoint(dir)).rejects.toThrow(/tensor "h\.1\.attn\.c_proj\.weight" is missing \(expected shape \[32,32\]\)/);
-    const more = new Map(tensors);
+    const more = new Map<string, NamedArray>(tensors);
     more.set('h.9.extra', { shape: [2], data: new Float32Array(2) });
     fs.writeFileSync(modelFile, encodeSafetensors(more));
     await expect(loadCheckpoint(dir)).rejects.toThrow(/unexpected tensor "h\.9\.extra"/);

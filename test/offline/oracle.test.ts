@@ -25,6 +25,26 @@ describe('preference oracle', () => {
     expect(P(item(10, true), item(90, true), ctx)).toBe(0.5);
   });
 
+  it('directional (DPA): σ((cos θ·Δcorrect + sin θ·Δlength/scale)/T)', () => {
+    const at = (angle: number) => makeOracle({ name: 'directional', params: { angle } });
+    expect(at(0)(item(80, true), item(30, false), ctx)).toBeCloseTo(1 / (1 + Math.exp(-10)), 10);
+    expect(at(0)(item(80, true), item(30, true), ctx)).toBe(0.5);
+    // θ = 90°: length only; 50 tokens shorter at scale 100, T 0.1 → σ(5)
+    expect(at(90)(item(30, false), item(80, true), ctx)).toBeCloseTo(0.993307149, 8);
+    // θ = 45°: (0.707107 − 0.707107·0.5)/0.1 = 3.535534
+    expect(at(45)(item(80, true), item(30, false), ctx)).toBeCloseTo(1 / (1 + Math.exp(-3.535533906)), 8);
+    // drawn per prompt: reproducible, inside [θ_min, θ_max]
+    const drawn = makeOracle({ name: 'directional', params: { angle_min: 0, angle_max: 60 } });
+    const ps = ['p1', 'p2', 'p3', 'p4'].map((prompt) => drawn(item(80, true), item(30, true), { prompt }));
+    ps.forEach((p, i) => {
+      expect(p).toBe(drawn(item(80, true), item(30, true), { prompt: `p${i + 1}` }));
+      expect(p).toBeGreaterThanOrEqual(1 / (1 + Math.exp(5 * Math.sin(Math.PI / 3))) - 1e-12);
+      expect(p).toBeLessThanOrEqual(0.5);
+    });
+    expect(new Set(ps).size).toBeGreaterThan(1);
+    expect(() => makeOracle({ name: 'directional', params: { angle_min: 50, angle_max: 10 } })).toThrow(/angle_min/);
+  });
+
   it('win rates and ranking: short-and-correct over long-and-correct over wrong', () => {
     const P = makeOracle({ params: { temperature: 10 } });
     const items = [item(30, true), item(5, false), item(20, true)];

@@ -34,12 +34,12 @@ const PROMPTS = ['What is 2+3?', 'hello there', 'count: 1 2 3', 'The answer is']
 function tiny(mt: TinyModelType, lora = false): Policy {
   const dir = path.join(root, mt);
   if (!fs.existsSync(dir)) makeTinyHfCheckpoint(dir, { modelType: mt, dtype: 'f32', initStd: 0.5, seed: 1 });
-  return loadHfPolicy(dir, { contextLength: 128, ...(lora ? { lora: { r: 4, alpha: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] } } : {}) });
+  return loadHfPolicy(dir, { contextLength: 256, ...(lora ? { lora: { r: 4, alpha: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] } } : {}) });
 }
 
 let runs = 0;
 function opts(extra: Partial<LlamaCppOptions> = {}): LlamaCppOptions {
-  return { workDir: path.join(root, `run-${runs++}`), dtype: 'f32', kvCache: 'f32', sequences: 4, gpu: false, threads: 2, ...extra };
+  return { workDir: path.join(root, `run-${runs++}`), dtype: 'f32', kvCache: 'f32', sequences: 4, gpu: false, threads: 1, ...extra };
 }
 
 /** Non-zero LoRA B factors (PEFT starts them at zero, which would make the adapter invisible). */

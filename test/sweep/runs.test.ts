@@ -154,7 +154,7 @@ describe('Ctrl-C on a sweep', () => {
       expect(rows(path.join(d, 'metrics.jsonl'))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       expect(fs.readFileSync(path.join(d, 'stderr.log'), 'utf8')).toMatch(/resumed at step \d+/);
     }
-  });
+  }, 240_000);
 
   it('a second Ctrl-C exits at once and kills the runs', async () => {
     const out = path.join(tmp, 'sig2');
@@ -170,5 +170,5 @@ describe('Ctrl-C on a sweep', () => {
     expect(await s.exit).toBe(130);
     expect(s.err()).toContain('SIGINT again, exiting now');
     await until(() => running.every((p) => !alive(p)), 'the runs to be killed', 5_000);
-  });
+  }, 240_000);
 });

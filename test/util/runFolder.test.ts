@@ -40,10 +40,28 @@ describe('run folder lock', () => {
     // The dead holder's lock directory is still there; its pid is gone, so the lock is stale now.
     expect(fs.existsSync(path.join(dir, LOCK_NAME))).toBe(true);
     const f = await openRunFolder(dir, { kind: 'train', config: { a: 1 } });
-    const owner = JSON.parse(fs.readFileSync(path.join(dir, LOCK_NAME, 'owner.json'), 'utf8'));
+    const owner = JSON.parse(fs.readFileSync(path.join(dir, `${LOCK_NAME}.owner`), 'utf8'));
     expect(owner.pid).toBe(process.pid);
     await f.release();
     expect(fs.existsSync(path.join(dir, LOCK_NAME))).toBe(false);
+    expect(fs.existsSync(path.join(dir, `${LOCK_NAME}.owner`))).toBe(false);
+  });
+
+  it('keeps the lock while its holder refreshes it (no false "compromised"), and releases it cleanly', async () => {
+    const dir = path.join(tmp, 'long');
+    const warnings: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => (warnings.push(String(s)), true)) as typeof process.stderr.write;
+    try {
+      // stale 5 s → refreshed every 1.25 s; hold it over several refreshes
+      const f = await openRunFolder(dir, { kind: 'train', config: {}, staleS: 5 });
+      await new Promise((r) => setTimeout(r, 4000));
+      await f.release();
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(warnings.filter((w) => w.includes('lock'))).toEqual([]);
+    expect(fs.readdirSync(dir)).toEqual([RUN_MARKER]);
   });
 });
 

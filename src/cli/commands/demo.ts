@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { demoTable, runDemo } from '../../demo/demo.js';
 import { collect } from './collect.js';
-import { withBackend } from './train.js';
+import { withBackend } from './runOptions.js';
 
 export function register(program: Command): void {
   program

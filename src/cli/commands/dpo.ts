@@ -5,7 +5,7 @@ import { formatLosses } from '../../offline/catalog.js';
 import { runDpo } from '../../offline/train.js';
 import { collect } from './collect.js';
 import { withStopSignal } from '../../util/signals.js';
-import { withBackend } from './train.js';
+import { withBackend } from './runOptions.js';
 
 export function register(program: Command): void {
   program

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
 import { renderEvalMarkdown } from '../../eval/render.js';
 import type { OverlongPolicy, UnknownCharsPolicy } from '../../eval/evaluate.js';
@@ -62,6 +62,7 @@ interface EvalCliOptions {
   aesGamma?: number;
   batchSize: number;
   threads?: number;
+  verifierMode: 'strict' | 'math_verify';
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
   unknownChars: UnknownCharsPolicy;
   overlong: OverlongPolicy;
@@ -161,6 +162,7 @@ async function runEvalCommand(o: EvalCliOptions): Promise<void> {
     fields,
     batchSize: o.batchSize,
     threads: o.threads ?? null,
+    verifierMode: o.verifierMode,
     unknownChars: o.unknownChars,
     overlong: o.overlong,
     keepSamples: Boolean(o.samplesOut || o.against),
@@ -204,6 +206,7 @@ export function register(program: Command): void {
     .option('--aes-gamma <w>', 'AES weight of an accuracy loss (O1-Pruner: 5)', num('--aes-gamma', 0))
     .option('--batch-size <n>', 'prompts sampled together', int('--batch-size', 1), 64)
     .option('--threads <n>', 'verifier threads (default: cores)', int('--threads', 0))
+    .addOption(new Option('--verifier-mode <mode>', "answer extraction: strict, or math_verify (Math-Verify's last-expression fallback)").choices(['strict', 'math_verify']).default('strict'))
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu | webgpu', oneOf('--backend', ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'] as const), 'auto')
     .option(
       '--unknown-chars <mode>',

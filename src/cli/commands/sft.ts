@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadSftConfig, runSft } from '../../sft/sft.js';
 import { withStopSignal } from '../../util/signals.js';
 import { collect } from './collect.js';
-import { runFolderOptions, withBackend } from './train.js';
+import { runFolderOptions, withBackend } from './runOptions.js';
 
 export function register(program: Command): void {
   runFolderOptions(
@@ -15,8 +15,8 @@ export function register(program: Command): void {
       .option('--set <key=value>', 'override a config field (repeatable)', collect, []),
   )
     .option('--quiet', 'no progress output')
-    .action(async (o: { config: string; out: string; set: string[]; resume?: boolean; force?: boolean; backend?: string; quiet?: boolean }) => {
-      const cfg = loadSftConfig(o.config, withBackend(o.set, o.backend));
+    .action(async (o: { config: string; out: string; set: string[]; resume?: boolean; force?: boolean; backend?: string; native?: string; quiet?: boolean }) => {
+      const cfg = loadSftConfig(o.config, withBackend(o.set, o.backend, o.native));
       await withStopSignal(async (stop) => {
         const r = await runSft(cfg, { outDir: o.out, resume: o.resume, force: o.force, quiet: o.quiet, configDir: path.dirname(path.resolve(o.config)) });
         if (stop.requested) process.stderr.write(`laconic sft: stopped at step ${r.steps}; resume with the same command (run folder ${path.resolve(o.out)})\n`);

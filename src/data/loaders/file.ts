@@ -50,17 +50,17 @@ function records(file: string): { rec: unknown; where: string }[] {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+    throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e });
   }
   if (/\.json$/i.test(file)) {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
+      throw new Error(`${file}: invalid JSON (${(e as Error).message})`, { cause: e });
     }
     if (!Array.isArray(value)) throw new Error(`${file}: expected a JSON array of records (or use a .jsonl file, one record a line)`);
-    return value.map((rec, i) => ({ rec, where: `${file}[${i}]` }));
+    return value.map((rec: unknown, i) => ({ rec, where: `${file}[${i}]` }));
   }
   const out: { rec: unknown; where: string }[] = [];
   text.split('\n').forEach((line, i) => {
@@ -68,7 +68,7 @@ function records(file: string): { rec: unknown; where: string }[] {
     try {
       out.push({ rec: JSON.parse(line), where: `${file}:${i + 1}` });
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`, { cause: e });
     }
   });
   return out;

@@ -10,7 +10,7 @@ function readText(file: string): string {
   try {
     return stripBom(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+    throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e });
   }
 }
 
@@ -42,7 +42,7 @@ export function readJsonArray<T>(file: string, schema: z.ZodType<T>): T[] {
   try {
     value = JSON.parse(readText(file));
   } catch (e) {
-    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
+    throw new Error(`${file}: invalid JSON (${(e as Error).message})`, { cause: e });
   }
   if (!Array.isArray(value)) throw new Error(`${file}: expected a JSON array of records`);
   return value.map((v, i) => {

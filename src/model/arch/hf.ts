@@ -94,6 +94,13 @@ export interface HfForwardOptions {
   adaptersOff?: boolean;
   /** Seed of the LoRA dropout (training only). */
   dropoutSeed?: number;
+  /**
+   * No gradient will be taken (prefill, scoring): free each layer's intermediates when the layer is done.
+   * Otherwise every layer's q/k/v, attention blocks and MLP activations live until the caller's tidy ends,
+   * ~100 KB per token per layer at SmolLM2's width: 64 prompts × 32 tokens through its 30 layers is ~6 GB
+   * and aborts the wasm backend (4 GiB heap).
+   */
+  layerTidy?: boolean;
 }
 
 function invFreqOf(core: ModelCore): Float32Array {
@@ -183,7 +190,7 @@ export function hfForward(core: ModelCore, grid: TokenGrid, opts: HfForwardOptio
   };
   const kv: { k: tf.Tensor2D; v: tf.Tensor2D }[] = [];
   const headMajor = (z: tf.Tensor2D, heads: number) => tf.reshape(blockT(z, hd), [heads * N, hd]) as tf.Tensor2D;
-  for (let i = 0; i < c.nLayers; i++) {
+  const layer = (i: number, x: tf.Tensor2D): { x: tf.Tensor2D; k: tf.Tensor2D; v: tf.Tensor2D } => {
     const pre = `model.layers.${i}`;
     const h = rms(x, core.p(`${pre}.input_layernorm.weight`), eps);
     let q = headMajor(proj(core, `${pre}.self_attn.q_proj`, h, po(7 * i)), H);
@@ -195,7 +202,6 @@ export function hfForward(core: ModelCore, grid: TokenGrid, opts: HfForwardOptio
     }
     q = rope(q, qt.cos, qt.sin, H * N);
     k = rope(k, kt.cos, kt.sin, KV * N);
-    if (opts.collectKV) kv.push({ k, v });
     const qkv = tf.concat([q, repeatHeads(k, KV, rep, N, hd), repeatHeads(v, KV, rep, N, hd)], 0) as tf.Tensor2D;
     const att = blockedCausalAttention(qkv, H, m, T, g, blockMask);
     const o = tf.reshape(blockT(tf.reshape(att, [H, N * hd]) as tf.Tensor2D, hd), [N, H * hd]) as tf.Tensor2D;
@@ -205,6 +211,14 @@ export function hfForward(core: ModelCore, grid: TokenGrid, opts: HfForwardOptio
     const up = proj(core, `${pre}.mlp.up_proj`, h2, po(7 * i + 5));
     const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D;
     x = tf.add(x, proj(core, `${pre}.mlp.down_proj`, act, po(7 * i + 6))) as tf.Tensor2D;
+    return { x, k, v };
+  };
+  for (let i = 0; i < c.nLayers; i++) {
+    const prev = x;
+    const out: { x: tf.Tensor2D; k?: tf.Tensor2D; v?: tf.Tensor2D } = opts.layerTidy ? tidyObj(() => (opts.collectKV ? layer(i, prev) : { x: layer(i, prev).x })) : layer(i, prev);
+    if (opts.layerTidy) prev.dispose();
+    x = out.x;
+    if (opts.collectKV) kv.push({ k: out.k!, v: out.v! });
   }
   const hidden = rms(x, core.p('model.norm.weight'), eps);
   return opts.collectKV ? { hidden, kv } : { hidden };
@@ -263,7 +277,7 @@ export function hfPrefill(
   const KV = kvHeads(core.config);
   const hd = core.hd;
   return tidyObj(() => {
-    const { hidden, kv } = hfForward(core, { ids, m: B, T: P, positions, pads }, { collectKV: true, adaptersOff: opts.adaptersOff });
+    const { hidden, kv } = hfForward(core, { ids, m: B, T: P, positions, pads }, { collectKV: true, adaptersOff: opts.adaptersOff, layerTidy: true });
     const last = tf.gather(hidden, tf.tensor1d(prompts.map((_, b) => b * P + P - 1), 'int32')) as tf.Tensor2D;
     const logits = hfLogits(core, last, opts.head);
     const toCache = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [KV, B, P, hd]), [1, 0, 2, 3]) as tf.Tensor4D;

@@ -47,7 +47,7 @@ export function readSafetensorsHeader(file: string): { tensors: HfTensorInfo[]; 
     try {
       header = JSON.parse(hbuf.toString('utf8'));
     } catch (e) {
-      throw new Error(`${file}: header is not valid JSON (${(e as Error).message})`);
+      throw new Error(`${file}: header is not valid JSON (${(e as Error).message})`, { cause: e });
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${file}: header is not a JSON object`);
     const base = 8 + n;
@@ -111,7 +111,7 @@ export function listHfTensors(dir: string): Map<string, HfTensorInfo> {
     }
   }
   for (const [name, shard] of Object.entries(wanted)) {
-    if (!out.has(name)) throw new Error(`${indexFile}: "weight_map" puts "${name}" in ${shard}, which does not contain it`);
+    if (!out.has(name)) throw new Error(`${indexFile}: "weight_map" puts "${name}" in ${String(shard)}, which does not contain it`);
   }
   return out;
 }

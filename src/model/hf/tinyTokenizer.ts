@@ -37,7 +37,7 @@ export function bytesToUnicode(): string[] {
   for (let b = 33; b <= 126; b++) keep.push(b);
   for (let b = 161; b <= 172; b++) keep.push(b);
   for (let b = 174; b <= 255; b++) keep.push(b);
-  const table: string[] = new Array(256);
+  const table: string[] = new Array<string>(256);
   let n = 0;
   for (let b = 0; b < 256; b++) table[b] = String.fromCodePoint(keep.includes(b) ? b : 256 + n++);
   return table;

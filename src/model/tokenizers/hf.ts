@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Environment, Interpreter, Template } from '@huggingface/jinja';
-import { Tokenizer as HfCore } from '@huggingface/tokenizers';
+import { Template } from '@huggingface/jinja';
+import { CoreTokenizer, JinjaEnv, JinjaRunner } from './hfLibs.js';
 import { registerTokenizer, type Tokenizer, type TokenizerJSON } from './types.js';
 
 /**
@@ -44,7 +44,7 @@ export class HfTokenizer implements Tokenizer {
   readonly hasThinking: boolean;
   /** Special-token strings as transformers hands them to templates (null when unset). */
   readonly specialTokens: Record<'bos_token' | 'eos_token' | 'pad_token' | 'unk_token', string | null>;
-  private readonly core: HfCore;
+  private readonly core: CoreTokenizer;
   private template: Template | undefined;
 
   constructor(
@@ -56,7 +56,7 @@ export class HfTokenizer implements Tokenizer {
     // transformers >= 5 ignores clean_up_tokenization_spaces for BPE models (it deletes real spaces before
     // punctuation, "7 , 8" -> "7, 8"); decode the same way so decoded rollouts match what Python sees.
     const isBpe = (tokenizerJson.model as { type?: unknown } | undefined)?.type === 'BPE';
-    this.core = new HfCore(tokenizerJson, isBpe ? { ...tokenizerConfig, clean_up_tokenization_spaces: false } : tokenizerConfig);
+    this.core = new CoreTokenizer(tokenizerJson, isBpe ? { ...tokenizerConfig, clean_up_tokenization_spaces: false } : tokenizerConfig);
     let maxId = -1;
     for (const id of this.core.get_vocab(true).values()) maxId = Math.max(maxId, id);
     if (maxId < 0) throw new Error(`${source}: empty vocabulary`);
@@ -96,7 +96,7 @@ export class HfTokenizer implements Tokenizer {
       try {
         return JSON.parse(fs.readFileSync(p, 'utf8')) as Record<string, unknown>;
       } catch (e) {
-        throw new Error(`${p}: not valid JSON (${(e as Error).message})`);
+        throw new Error(`${p}: not valid JSON (${(e as Error).message})`, { cause: e });
       }
     };
     const jinja = path.join(dir, 'chat_template.jinja');
@@ -144,16 +144,16 @@ export class HfTokenizer implements Tokenizer {
     if (opts.enableThinking !== undefined) vars.enable_thinking = opts.enableThinking;
     // Template.render() installs the package's own strftime_now (locale-dependent month names, no injectable clock),
     // so the globals are set up here: the same set, with Python's C-locale strftime on our clock.
-    const globals = new Environment();
+    const globals = new JinjaEnv();
     for (const [k, v] of Object.entries({ true: true, false: false, none: null, True: true, False: false, None: null })) globals.set(k, v);
     globals.set('raise_exception', (msg: unknown) => {
       throw new Error(`chat template: ${String(msg)}`);
     });
     globals.set('range', pyRange);
     globals.set('strftime_now', (fmt: string) => strftime(now, fmt));
-    const env = new Environment(globals);
+    const env = new JinjaEnv(globals);
     for (const [k, v] of Object.entries(vars)) env.set(k, v);
-    return new Interpreter(env).run(this.template.parsed).value as string;
+    return new JinjaRunner(env).run(this.template.parsed).value as string;
   }
 
   /**
