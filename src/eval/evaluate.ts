@@ -277,12 +277,8 @@ function stripStop(tokens: number[], finish: FinishReason, stop: ReadonlySet<num
   return tokens;
 }
 
-export async function evaluate(
-  policy: SamplingPolicy,
-  tokenizer: EvalTokenizer,
-  problems: readonly Problem[],
-  opts: EvaluateOptions,
-): Promise<EvalResult> {
+/** The options' defaults applied and checked (the errors name the option). */
+function evalSettings(problems: readonly Problem[], opts: EvaluateOptions) {
   const k = opts.samples ?? 1;
   if (!Number.isInteger(k) || k < 1) throw new Error(`evaluate: samples must be a positive integer (got ${k})`);
   if (!Number.isInteger(opts.budget) || opts.budget < 1) throw new Error(`evaluate: budget must be a positive integer (got ${opts.budget})`);
@@ -295,17 +291,52 @@ export async function evaluate(
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const stop = new Set(opts.stopTokens);
   const scoreTruncated = opts.scoreTruncated ?? false;
-  const topP = opts.topP ?? 1;
-  const topK = opts.topK ?? 0;
-  const t0 = performance.now();
+  return { k, greedy, temperature, batchSize, rng, stop, scoreTruncated, topP: opts.topP ?? 1, topK: opts.topK ?? 0 };
+}
 
+/** Prompt ids, fitted to the context when one is given (`truncated` counts the prompts cut). */
+function promptIds(tokenizer: EvalTokenizer, problems: readonly Problem[], opts: EvaluateOptions): EncodedPrompts & { truncated: number } {
   const encoded = encodePrompts(tokenizer, problems, opts.unknownChars ?? 'error');
-  let truncated = 0;
-  if (opts.contextLength !== undefined) {
-    const fit = fitPrompts(encoded.ids, problems, opts.contextLength, opts.budget, opts.overlong ?? 'error', opts.keepPrefixTokens ?? 0);
-    encoded.ids = fit.ids;
-    truncated = fit.truncated;
-  }
+  if (opts.contextLength === undefined) return { ...encoded, truncated: 0 };
+  const fit = fitPrompts(encoded.ids, problems, opts.contextLength, opts.budget, opts.overlong ?? 'error', opts.keepPrefixTokens ?? 0);
+  return { ...encoded, ids: fit.ids, truncated: fit.truncated };
+}
+
+/** One completion's record; a completion cut by the budget counts as wrong unless `scoreTruncated`. */
+function sampleRecord(
+  p: Problem,
+  o: SampledCompletion,
+  v: VerifyResult,
+  text: string,
+  scoreTruncated: boolean,
+  targetLength: number | undefined,
+): EvalSampleRecord {
+  const cut = o.finishReason === 'length' && !scoreTruncated;
+  const target = (p as { target?: number }).target ?? targetLength;
+  return {
+    problemId: p.id,
+    correct: cut ? false : v.correct,
+    length: o.length,
+    finishReason: o.finishReason,
+    verdict: cut ? 'truncated' : v.verdict,
+    difficulty: p.difficulty,
+    ...(target !== undefined ? { target } : {}),
+    text,
+    extracted: v.extracted,
+    gold: p.gold,
+  };
+}
+
+export async function evaluate(
+  policy: SamplingPolicy,
+  tokenizer: EvalTokenizer,
+  problems: readonly Problem[],
+  opts: EvaluateOptions,
+): Promise<EvalResult> {
+  const { k, greedy, temperature, batchSize, rng, stop, scoreTruncated, topP, topK } = evalSettings(problems, opts);
+  const t0 = performance.now();
+  const encoded = promptIds(tokenizer, problems, opts);
+  const truncated = encoded.truncated;
 
   // Sample index j of problem i sits at flat position i*k + j.
   const total = problems.length * k;
@@ -344,21 +375,7 @@ export async function evaluate(
         if (vs.length !== items.length) throw new Error(`evaluate: verifier returned ${vs.length} verdicts for ${items.length} responses`);
         vs.forEach((v, j) => {
           const p = problems[Math.floor((start + j) / k)]!;
-          const o = outs[j]!;
-          const cut = o.finishReason === 'length' && !scoreTruncated;
-          const target = (p as { target?: number }).target ?? opts.targetLength;
-          records[start + j] = {
-            problemId: p.id,
-            correct: cut ? false : v.correct,
-            length: o.length,
-            finishReason: o.finishReason,
-            verdict: cut ? 'truncated' : v.verdict,
-            difficulty: p.difficulty,
-            ...(target !== undefined ? { target } : {}),
-            text: texts[j]!,
-            extracted: v.extracted,
-            gold: p.gold,
-          };
+          records[start + j] = sampleRecord(p, outs[j]!, v, texts[j]!, scoreTruncated, opts.targetLength);
         });
         done += items.length;
         opts.onProgress?.(done, total);

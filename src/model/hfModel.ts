@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { headDim, kvHeads, mlpWidth, parseModelConfig, type ModelConfig } from './config.js';
+import { parseModelConfig, type ModelConfig } from './config.js';
+import { hfActivationBytes } from './arch/memory.js';
 import { readHfConfig, type HfArchConfig } from './hf/config.js';
 import { listHfTensors, readHfTensor, type HfTensor } from './hf/safetensors.js';
 import { HfTokenizer } from './tokenizers/hf.js';
@@ -101,10 +102,9 @@ export function estimateTrainingMemory(c: ModelConfig, microBatchSize: number, s
   const specs = paramSpecs(c);
   const weights = 4 * countParams(specs);
   const trained = 4 * countParams(trainableSpecs(specs));
-  const hdAll = c.nHeads * headDim(c);
-  const perTok = 4 * c.nLayers * (6 * c.dModel + 5 * hdAll + 4 * kvHeads(c) * headDim(c) + 4 * mlpWidth(c) + 2 * c.nHeads * seqLen);
-  // the chunked vocabulary op holds a few chunks of logits (≈ 8M floats each) and the head transposed for its backward
-  const activations = microBatchSize * seqLen * perTok + 4 * (8 << 20) * 3 + 2 * 4 * c.vocabSize * c.dModel;
+  // the chunked vocabulary op holds a few chunks of logits (≈ 8M floats each) and the head transposed for its
+  // backward; tfjs-wasm's own arena and the frozen base's transposes add ~400 MB (measured on SmolLM2-135M)
+  const activations = microBatchSize * hfActivationBytes(c, seqLen) + 4 * (8 << 20) * 3 + 2 * 4 * c.vocabSize * c.dModel + 400 * 2 ** 20;
   const grads = trained;
   const adam = 2 * trained;
   return { weights, grads, adam, activations, total: weights + grads + adam + activations };

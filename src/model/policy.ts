@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { isHfArch, kvHeads, mlpWidth, parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
+import { isHfArch, parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 import { ModelCore } from './core.js';
 import { gridLogits, gridLogprobs, type ForwardImpl } from './scoring.js';
 import { computeTotals, padGrid, roundUp, splitMicroBatches, validateBatch } from './batching.js';
@@ -9,6 +9,7 @@ import { getObjective, type BatchTotals, type SeqBatch } from './objective.js';
 import { Optimizer, type OptimizerConfigInput } from './optimizer.js';
 import { countParams, initParamValues, makeVariables, paramSpecs, trainableSpecs, type ParamSpec, type Params } from './params.js';
 import { sampleChunk } from './sampler.js';
+import { hfActivationBytes } from './arch/memory.js';
 import { accumulateMicroTensors, disposeAccumulated, scalarsOf, sumScalars } from './gradients.js';
 import type {
   ComputeGradsOptions,
@@ -198,7 +199,7 @@ export class Policy {
       const idx = order.slice(s, s + mbs);
       const { grid, lengths } = padGrid(tokens, idx);
       const lp = tf.tidy(
-        () => gridLogprobs(this.core, grid, lengths, { impl: this.impl, temperature: opts.temperature, adaptersOff: opts.adaptersOff }).logprobs,
+        () => gridLogprobs(this.core, grid, lengths, { impl: this.impl, temperature: opts.temperature, adaptersOff: opts.adaptersOff, inference: true }).logprobs,
       );
       const vals = await lp.data();
       lp.dispose();
@@ -302,7 +303,9 @@ export class Policy {
     const cap = Math.max(1, Math.floor(this.memoryBudget / this.bytesPerSequence(maxLen)));
     const micro = splitMicroBatches(batch, Math.min(opts.microBatchSize, cap), obj.groupKey);
     const rng = opts.rng ?? this.rng;
-    const seeds = micro.map(() => (this.config.dropout > 0 ? rng.int32() : undefined));
+    // dropout seeds: the model's own dropout, or LoRA's on the adapters' input
+    const drops = this.config.dropout > 0 || (this.config.lora?.dropout ?? 0) > 0;
+    const seeds = micro.map(() => (drops ? rng.int32() : undefined));
     return { micro, seeds, totals };
   }
 
@@ -316,12 +319,7 @@ export class Policy {
   bytesPerSequence(T: number): number {
     const c = this.config;
     const Tp = roundUp(T);
-    if (isHfArch(c)) {
-      // saved per layer: norms, q/k/v (+ repeated k/v), attention probabilities, o, gate/up/act; the
-      // vocabulary op keeps no logits (chunked, recomputed in the backward pass)
-      const hdAll = c.nHeads * (c.headDim ?? c.dModel / c.nHeads);
-      return 4 * Tp * c.nLayers * (6 * c.dModel + 5 * hdAll + 4 * kvHeads(c) * (hdAll / c.nHeads) + 4 * mlpWidth(c) + 2 * c.nHeads * Tp);
-    }
+    if (isHfArch(c)) return hfActivationBytes(c, Tp);
     return 4 * Tp * c.nLayers * (48 * c.dModel + 2 * c.nHeads * Tp) + 8 * Tp * c.vocabSize;
   }
 

@@ -17,6 +17,8 @@ export interface GridScoreOptions {
   dropoutSeed?: number;
   /** LoRA adapters off: the frozen base (the KL reference of a LoRA run). */
   adaptersOff?: boolean;
+  /** No gradient will be taken: free each layer's intermediates as soon as it is done. */
+  inference?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export function gridLogprobs(
   const c = core.config;
   const T = o.temperature ?? 1;
   if (isHfArch(c)) {
-    const { hidden } = hfForward(core, grid, { dropoutSeed: o.dropoutSeed, adaptersOff: o.adaptersOff });
+    const { hidden } = hfForward(core, grid, { dropoutSeed: o.dropoutSeed, adaptersOff: o.adaptersOff, layerTidy: o.inference });
     const { tgt } = nextTargets(grid);
     const head = hfHead(core);
     const r = vocabLogprobs(hidden, head.w, tgt, { temperature: T, withEntropy: !!o.withEntropy, vocabRows: head.vocabRows });
@@ -47,6 +49,6 @@ export function gridLogprobs(
 
 /** Next-token logits of every cell, [m·T, V] (small grids only: checks and single-sequence scoring). */
 export function gridLogits(core: ModelCore, grid: TokenGrid, impl: ForwardImpl, adaptersOff = false): tf.Tensor2D {
-  if (isHfArch(core.config)) return hfLogits(core, hfForward(core, grid, { adaptersOff }).hidden);
+  if (isHfArch(core.config)) return hfLogits(core, hfForward(core, grid, { adaptersOff, layerTidy: true }).hidden);
   return impl === 'reference' ? forwardReference(core, grid) : forwardBlocked(core, grid).logits;
 }

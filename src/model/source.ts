@@ -26,20 +26,25 @@ export const LoraSchema = z
   })
   .strict();
 
+/** The prompt and context fields of a model section, shared with configs that declare their own model section (dpo). */
+export const ModelSourceFields = {
+  context_length: z.number().int().min(2).nullable().default(null).describe('hf models: longest prompt + completion (null = max_position_embeddings, capped at 32768).'),
+  system_prompt: z
+    .string()
+    .nullable()
+    .default(DEFAULT_MATH_SYSTEM_PROMPT)
+    .describe('hf models: the chat template\'s system prompt (null = none). Default: "Please reason step by step, and put your final answer within \\boxed{}."'),
+  enable_thinking: z.boolean().nullable().default(null).describe('hf models whose template reads enable_thinking (Qwen3): its value; null = the template default.'),
+  chat_template: z.boolean().default(true).describe('hf models: prompt through the chat template (false = the bare problem text). Default true.'),
+};
+
 export const ModelSourceSchema = z
   .object({
     checkpoint: z.string().nullable().default(null).describe('laconic checkpoint directory to start from (relative to the config file or cwd).'),
     hf: z.string().nullable().default(null).describe('Hugging Face model folder (config.json, safetensors, tokenizer.json) to start from.'),
     init: z.record(z.string(), z.unknown()).nullable().default(null).describe('Model config for a fresh model when no checkpoint or hf folder is given.'),
     lora: LoraSchema.nullable().default(null).describe('LoRA adapters on an hf model (null = full fine-tuning).'),
-    context_length: z.number().int().min(2).nullable().default(null).describe('hf models: longest prompt + completion (null = max_position_embeddings, capped at 32768).'),
-    system_prompt: z
-      .string()
-      .nullable()
-      .default(DEFAULT_MATH_SYSTEM_PROMPT)
-      .describe('hf models: the chat template\'s system prompt (null = none). Default: "Please reason step by step, and put your final answer within \\boxed{}."'),
-    enable_thinking: z.boolean().nullable().default(null).describe('hf models whose template reads enable_thinking (Qwen3): its value; null = the template default.'),
-    chat_template: z.boolean().default(true).describe('hf models: prompt through the chat template (false = the bare problem text). Default true.'),
+    ...ModelSourceFields,
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LoraSchema, ModelSourceFields } from '../model/source.js';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
 import { OptimSchema, VerifierSchema } from '../trainer/optimSchema.js';
 import { getIterativeAlgorithm, iterativeSchema, parseIterativeParams } from './iterative.js';
@@ -45,14 +46,24 @@ export const DpoConfigSchema = z
     native: z.enum(['auto', 'on', 'off']).nullable().default(null).describe('Matrix products on the OpenBLAS addon when the backend is wasm: auto (if built), on (error if not), off; null = LACONIC_NATIVE, else auto. The CLI --native wins.'),
     model: z
       .object({
-        checkpoint: z.string().describe('Checkpoint directory to start from (relative to the config file, cwd or the package).'),
+        checkpoint: z.string().nullable().default(null).describe('Checkpoint directory to start from (relative to the config file, cwd or the package); a Hugging Face folder works too.'),
+        hf: z.string().nullable().default(null).describe('Hugging Face model folder to start from (instead of checkpoint).'),
+        lora: LoraSchema.nullable().default(null).describe('LoRA adapters on the hf model (null = full fine-tuning); the reference is the base model.'),
+        system_prompt: ModelSourceFields.system_prompt,
+        enable_thinking: ModelSourceFields.enable_thinking,
+        chat_template: ModelSourceFields.chat_template,
+        context_length: ModelSourceFields.context_length,
         reference: z.string().nullable().default(null).describe('Reference checkpoint (null = the starting checkpoint).'),
         reference_update: z
           .enum(['fixed', 'iteration'])
           .default('iteration')
           .describe('fixed: always model.reference; iteration: each iteration\'s reference is the policy that made its pairs (iterative RPO). Data-file runs have one iteration, where both coincide.'),
       })
-      .strict(),
+      .strict()
+      .superRefine((m, ctx) => {
+        if (!m.checkpoint === !m.hf) ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of model.checkpoint, model.hf' });
+        if (m.lora && !m.hf) ctx.addIssue({ code: 'custom', path: ['lora'], message: 'lora needs model.hf (a Hugging Face folder)' });
+      }),
     data: z
       .object({
         file: z.string().nullable().default(null).describe('Preference JSONL {prompt, chosen, rejected} or unpaired {prompt, completion, label}; null = self-made pairs.'),

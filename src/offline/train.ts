@@ -4,7 +4,7 @@ import { loadDataset } from '../data/index.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { evalPolicy } from '../trainer/evalPolicy.js';
 import { mean, MetricsLog, Progress } from '../trainer/metrics.js';
-import { PolicyRuntime, resolveCheckpointPath } from '../trainer/runtime.js';
+import { PolicyRuntime, resolveCheckpointPath, type RuntimeConfig } from '../trainer/runtime.js';
 import type { Problem } from '../types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Rng, type RngState } from '../util/rng.js';
@@ -122,7 +122,7 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
   };
 
   const specs = resolveLossSpecs(cfg.losses, 'losses');
-  const startCkpt = resolveCheckpointPath(cfg.model.checkpoint, opts.configDir);
+  const startCkpt = resolveCheckpointPath((cfg.model.hf ?? cfg.model.checkpoint)!, opts.configDir);
   const baseRef = cfg.model.reference ? resolveCheckpointPath(cfg.model.reference, opts.configDir) : startCkpt;
   const fileData: OfflineData | null = cfg.data.file ? readOfflineData(resolveFile(cfg.data.file, opts.configDir)) : null;
   const unpaired = fileData?.kind === 'unpaired';
@@ -141,7 +141,7 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
   const perIter = fileData ? (fileData.kind === 'paired' ? fileData.pairs.length : fileData.examples.length) : cfg.self_pairs.count;
   const totalSteps = cfg.train.iterations * cfg.train.epochs * Math.ceil(perIter / cfg.train.batch_size);
   const runtime = await PolicyRuntime.open(
-    { seed: cfg.seed, backend: cfg.backend, native: cfg.native, model: { checkpoint: startCkpt, init: null }, optim: cfg.optim, totalSteps, needsReference: false },
+    { seed: cfg.seed, backend: cfg.backend, native: cfg.native, model: startModel(cfg.model, startCkpt), optim: cfg.optim, totalSteps, needsReference: false },
     { outDir, resume: opts.resume ?? true, configDir: opts.configDir },
   );
   say(`laconic dpo: backend ${runtime.backend}; policy ${runtime.describe()}; losses ${specs.map((s) => `${s.key}×${s.weight}`).join(' + ')}`);
@@ -530,4 +530,10 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
     if (ownPool) await ownPool.close();
     runtime.dispose();
   }
+}
+
+/** The runtime's model section: the start checkpoint, or the HF folder with its LoRA and prompt settings. */
+function startModel(m: DpoConfig['model'], start: string): RuntimeConfig['model'] {
+  const prompt = { system_prompt: m.system_prompt, enable_thinking: m.enable_thinking, chat_template: m.chat_template, context_length: m.context_length };
+  return m.hf ? { hf: start, lora: m.lora, checkpoint: null, init: null, ...prompt } : { checkpoint: start, init: null, ...prompt };
 }

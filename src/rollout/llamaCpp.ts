@@ -99,6 +99,13 @@ export class LlamaCppEngine implements RolloutEngine {
     return this.llama.gpu === false ? `llama.cpp CPU (${this.llama.cpuMathCores} math cores)` : `llama.cpp ${this.llama.gpu}`;
   }
 
+  /** Only the LoRA factors: reading every base weight back from tfjs would dominate a sync's cost. */
+  private async adapterValues(): Promise<Map<string, Float32Array>> {
+    const lora = [...this.policy.params].filter(([name]) => /\.lora_[AB]$/.test(name));
+    const data = await Promise.all(lora.map(([, v]) => v.data()));
+    return new Map(lora.map(([name], i) => [name, data[i] as Float32Array]));
+  }
+
   private writeAdapter(values: Map<string, Float32Array>): void {
     // A new name per sync: node-llama-cpp caches adapters by path, so rewriting one file would serve stale weights.
     const file = path.join(this.o.workDir, `adapter-${this.syncs}.gguf`);
@@ -109,15 +116,14 @@ export class LlamaCppEngine implements RolloutEngine {
   async sync(): Promise<number> {
     const t0 = performance.now();
     this.syncs++;
-    const values = await this.policy.readWeights();
     const oldLora = this.loraFile;
     await this.dropContext();
     if (this.policy.config.lora) {
-      this.writeAdapter(values);
+      this.writeAdapter(await this.adapterValues());
       if (oldLora) await this.releaseAdapter(oldLora);
     } else {
       const file = path.join(this.o.workDir, `model-${this.syncs}.gguf`);
-      exportModelGguf(this.policy, values, file, { dtype: this.o.dtype });
+      exportModelGguf(this.policy, await this.policy.readWeights(), file, { dtype: this.o.dtype });
       await this.model.dispose();
       fs.rmSync(this.modelFile, { force: true });
       this.modelFile = file;

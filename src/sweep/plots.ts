@@ -1,6 +1,6 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { RunResult } from './results.js';
+import { seedGroups, type RunResult } from './results.js';
 
 /**
  * Sweep plots as vega-lite specs, rendered headless in Node: vega draws the SVG (no canvas, no
@@ -34,15 +34,25 @@ export function paretoSpec(runs: readonly RunResult[], title: string): TopLevelS
     axis: { format: '.0%' },
     scale: { domain: paddedDomain(values.map((v) => v.accuracy!), [0, 1]), nice: false },
   };
+  // Runs that differ only in their seed: a bar of ±1 std on each axis through their mean (none when no run has a twin).
+  const groups = seedGroups(runs)
+    .filter((g) => g.n > 1)
+    .map((g) => ({ scheme: g.scheme, acc: g.accuracy.mean, acc_lo: g.accuracy.mean - g.accuracy.std, acc_hi: g.accuracy.mean + g.accuracy.std, len: g.length.mean, len_lo: g.length.mean - g.length.std, len_hi: g.length.mean + g.length.std }));
+  const color = { field: 'scheme', type: 'nominal' as const, title: 'scheme' };
+  const bars = groups.length === 0 ? [] : [
+    { data: { values: groups }, mark: { type: 'rule' as const, clip: true, strokeWidth: 1.5 }, encoding: { x: { ...x, field: 'len_lo' }, x2: { field: 'len_hi' }, y: { ...y, field: 'acc' }, color } },
+    { data: { values: groups }, mark: { type: 'rule' as const, clip: true, strokeWidth: 1.5 }, encoding: { x: { ...x, field: 'len' }, y: { ...y, field: 'acc_lo' }, y2: { field: 'acc_hi' }, color } },
+  ];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     // Short subtitles: without a canvas vega over-estimates text widths and pads the figure to fit them.
-    title: { text: title, subtitle: 'one point per run; dashed: Pareto frontier (circled)' },
+    title: { text: title, subtitle: groups.length ? 'one point per run; bars: mean ± std over seeds; dashed: Pareto frontier' : 'one point per run; dashed: Pareto frontier (circled)' },
     width: 560,
     height: 360,
     data: { values },
     config: CONFIG,
     layer: [
+      ...bars,
       {
         // step-after: between two frontier runs the best accuracy reachable is the shorter run's.
         transform: [{ filter: 'datum.frontier' }],

@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { Policy } from '../../src/model/policy.js';
 import { CharTokenizer } from '../../src/model/tokenizers/char.js';
-import { resolveDpoConfig } from '../../src/offline/config.js';
+import { loadDpoConfig, resolveDpoConfig } from '../../src/offline/config.js';
 import { readPreferenceFile, writePreferenceFile } from '../../src/offline/data.js';
 import { encodeSequence } from '../../src/offline/encode.js';
 import { iterativeAlgorithmNames, referenceMixture } from '../../src/offline/iterative.js';
@@ -53,6 +54,14 @@ describe('iterative algorithms: per-round reference mixtures', () => {
     expect(iterativeAlgorithmNames).toEqual(expect.arrayContaining(['iterative_dpo', 'sppo', 'inpo', 'apo']));
   });
 
+  it('the shipped iterative configs resolve to their algorithm, loss and pair builder', () => {
+    const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs', 'dpo');
+    expect(loadDpoConfig(path.join(dir, 'sppo-synthetic.yaml'))).toMatchObject({ losses: [{ name: 'sppo', params: { beta: 0.1 } }], self_pairs: { strategy: 'best_worst', samples: 6 }, train: { iterations: 3 } });
+    expect(loadDpoConfig(path.join(dir, 'iterative-dpo-synthetic.yaml'))).toMatchObject({ losses: [{ name: 'dpo' }], iterative: { algorithm: 'iterative_dpo' } });
+    expect(loadDpoConfig(path.join(dir, 'iterative-dpo-synthetic.yaml'), ['iterative.algorithm=apo']).iterative).toMatchObject({ algorithm: 'apo', params: { alpha: 0.3 } });
+    expect(loadDpoConfig(path.join(dir, 'sppo-synthetic.yaml'), ['iterative.algorithm=inpo']).losses).toEqual([{ name: 'ipo', weight: 1, params: { beta: 10, log_ratios: 'sum' }, weighting: 'none' }]);
+  });
+
   it('mixed reference log-probs are the weighted per-token sums of each checkpoint', async () => {
     const tok = new CharTokenizer();
     const seq = encodeSequence(tok, '1+2=', '3', { maxLength: 64, appendEos: true, bos: true });
@@ -96,6 +105,18 @@ describe('iterative SPPO end to end', () => {
       const expected = pairs.reduce((s, p) => s + 100 * (((p.meta!.chosen_win_rate as number) - 0.5) ** 2 + ((p.meta!.rejected_win_rate as number) - 0.5) ** 2), 0) / pairs.length;
       expect(r.metrics[k]!.loss).toBeCloseTo(expected, 3);
       expect(fs.existsSync(path.join(out, 'iterations', String(k), 'checkpoint', 'model.safetensors'))).toBe(true);
+    }
+  });
+
+  it('apo and inpo run three rounds on their checkpoint mixtures', async () => {
+    for (const [algorithm, params] of [['apo', { alpha: 0.3 }], ['inpo', { eta: 1, tau: 0.1 }]] as const) {
+      const c = resolveDpoConfig({ ...cfg(), iterative: { rounds: 3, samples_per_prompt: 4, algorithm, params }, losses: [{ name: 'dpo' }] });
+      const r = await runDpo(c, { outDir: path.join(root, algorithm), quiet: true, verifier });
+      expect(r.finished).toBe(true);
+      expect(r.metrics).toHaveLength(3);
+      r.metrics.forEach((m) => expect(Number.isFinite(m.loss)).toBe(true));
+      // round 0's reference is the sampler itself: r = 0 at the first step (dpo: log 2; inpo: (0 − 1/(2η))² = ¼)
+      expect(r.metrics[0]!.loss).toBeCloseTo(algorithm === 'apo' ? Math.LN2 : 0.25, 4);
     }
   });
 

@@ -96,7 +96,9 @@ describe('state', () => {
   it('pipelineBudget takes the smallest budget, capped by the generation cap', () => {
     const bspecs = [{ name: 'dler', params: { difficulty_aware: true } }, { name: 'curriculum' }];
     const states = [{ accuracy: { easy: 1 } }, { start_step: null, position: 0, budget: null }];
-    expect(pipelineBudget(bspecs, states, { ...ctx(1000), problemId: 'easy' })).toBe(256);
+    // the curriculum samples up to B0·(1 + over_budget_width) = 256 · 1.5 = 384, so that answers past
+    // its budget can be penalised rather than cut off
+    expect(pipelineBudget(bspecs, states, { ...ctx(1000), problemId: 'easy' })).toBe(384);
     expect(pipelineBudget(bspecs, states, { ...ctx(400), problemId: 'easy' })).toBe(200);
     expect(pipelineBudget([{ name: 'correctness' }], undefined, ctx(123))).toBe(123);
   });

@@ -117,7 +117,7 @@ describe('planSweep', () => {
     expect(err).toBeInstanceOf(SweepSpecError);
     const msg = err!.message;
     expect(msg).toContain('sweep test.yaml is invalid');
-    expect(msg).toContain('run "dler_penalty_coef=0.5_lrr=1": field "optim.lrr": unknown field (set by grid "optim.lrr")');
+    expect(msg).toContain('run "dler_penalty_coef=0.5_lrr=1": field "optim.lrr": unknown field (did you mean "lr"?) (set by grid "optim.lrr")');
     // The scheme check runs once the config itself is valid, so fix optim.lrr and look again.
     expect(() => planSweep({ base, grid: { scheme: ['dler', 'dlr'], 'params.penalty_coef': [0.5] } }, opts)).toThrow(
       /run "dlr_penalty_coef=0.5": field "scheme": unknown scheme "dlr" \(presets: none; shapers: correctness, dler, hapo\) \(set by grid "scheme"\)/,

@@ -28,7 +28,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe('a real micro sweep', () => {
   it('trains two presets with `laconic train` and collects their evaluations', async () => {
     const plan = planSweep(
-      { name: 'micro', base, set: { dynamic_sampling_max_batches: 0 }, grid: { scheme: ['dler', 'hapo'] } },
+      { name: 'micro', base, set: { dynamic_sampling_max_batches: 0, dynamic_sampling_exhausted: 'train_partial' }, grid: { scheme: ['dler', 'hapo'] } },
       { source: 'micro', dir: tmp, defaultName: 'micro', registry: shaperRegistry },
     );
     const out = path.join(tmp, 'out');

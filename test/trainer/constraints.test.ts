@@ -1,4 +1,9 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveTrainConfig } from '../../src/trainer/config.js';
+import { runGrpo } from '../../src/trainer/grpo.js';
 import { constraintMetrics, constraintSchema, constrainedWeights, initConstraintStates, updateConstraints } from '../../src/trainer/constraints.js';
 
 const acc = constraintSchema.parse({ reward: 'correctness', lr: 2, ema: 0.5 });
@@ -46,4 +51,35 @@ describe('Lagrangian constraints (constrained RLHF)', () => {
     expect(() => updateConstraints([acc], undefined, { accuracy: 1 })).toThrow(/constraints\[0\]\.metric: "all_accuracy"/);
     expect(() => constraintSchema.parse({})).toThrow(/reward/);
   });
+});
+
+describe('constraints inside runGrpo', () => {
+  it('logs the multiplier each step (λ_k = Σ lr·violation) and saves it in the checkpoint', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'laconic-constrained-'));
+    const cfg = resolveTrainConfig({
+      seed: 3,
+      backend: 'cpu',
+      workers: 0,
+      model: { init: { vocabSize: 64, contextLength: 96, dModel: 32, nLayers: 1, nHeads: 2, mlpRatio: 2 } },
+      data: { count: 50, levels: [1] },
+      rollout: { prompts_per_step: 2, group_size: 3, max_new_tokens: 12 },
+      rewards: [{ name: 'correctness' }, { name: 'dler', weight: 0.5 }],
+      // always violated: an untrained model's answers are longer than one token
+      constraints: [{ metric: 'all_length_mean', op: '<=', target: 1, offset: 0, reward: 'dler', lr: 0.1, ema: 0 }],
+      optim: { lr: 0.001, micro_batch_size: 4 },
+      train: { steps: 3, checkpoint_every: 3 },
+      verifier: { threads: 1 },
+      eval: { count: 0 },
+    });
+    const r = await runGrpo(cfg, { outDir: out, quiet: true });
+    let lambda = 0;
+    for (const row of r.metrics) {
+      lambda = Math.min(10, lambda + 0.1 * (row.all_length_mean! - 1));
+      expect(row['constraint/0/lambda']).toBeCloseTo(lambda, 10);
+      expect(row['constraint/0/target']).toBe(1);
+    }
+    expect(lambda).toBeGreaterThan(0);
+    const state = JSON.parse(fs.readFileSync(path.join(out, 'checkpoints', 'latest', 'state.json'), 'utf8')) as { constraints: Array<{ lambda: number }> };
+    expect(state.constraints[0]!.lambda).toBeCloseTo(lambda, 10);
+  }, 120_000);
 });

@@ -29,6 +29,7 @@ const TRAPS: Record<string, { opts: TinyHfOptions; lengths: number[] }> = {
 describe.each(Object.entries(TRAPS))('laconic logprobs vs the float64 reference: %s', (name, { opts, lengths }) => {
   it('agree within 1e-5 on every token', async () => {
     const ck = tinyCk(tmp.dir, name, opts);
+    if (opts.sharded) expect(fs.readdirSync(ck.dir).filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f)).length).toBe(3);
     const { cfg, w } = readHf(ck.dir);
     const policy = loadHfPolicy(ck.dir);
     try {

@@ -94,6 +94,25 @@ describe('vocabLogprobs', () => {
     tf.dispose([h, w]);
   });
 
+  it('a head given as [V, d] (vocabRows, a tied embedding) gives the same values and the transposed gradient', () => {
+    const h = tf.tensor2d(H, [N, d]);
+    const w = tf.tensor2d(Wv, [d, V]);
+    const wT = tf.transpose(w) as tf.Tensor2D;
+    const C = tf.tensor2d(randn(N * 2, 1, 10), [N, 2]);
+    const o = { temperature: T, withEntropy: true, chunkRows: 3 };
+    const f = (rows: boolean) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(vocabLogprobs(x as tf.Tensor2D, y as tf.Tensor2D, tgt, { ...o, vocabRows: rows }), C));
+    const plain = vocabLogprobs(h, w, tgt, o).dataSync();
+    const rows = vocabLogprobs(h, wT, tgt, { ...o, vocabRows: true }).dataSync();
+    Array.from(plain).forEach((v, i) => expect(rows[i]).toBeCloseTo(v, 6));
+    const [ghA, gwA] = tf.grads(f(false))([h, w]);
+    const [ghB, gwB] = tf.grads(f(true))([h, wT]);
+    expect(gwB!.shape).toEqual([V, d]);
+    const gwBT = tf.transpose(gwB!).dataSync();
+    Array.from(gwA!.dataSync()).forEach((v, i) => expect(gwBT[i]).toBeCloseTo(v, 6));
+    Array.from(ghA!.dataSync()).forEach((v, i) => expect(ghB!.dataSync()[i]).toBeCloseTo(v, 6));
+    tf.dispose([h, w, wT, C, ghA!, gwA!, ghB!, gwB!]);
+  });
+
   it('one chunk and many chunks give the same values and gradients', () => {
     const h = tf.tensor2d(H, [N, d]);
     const w = tf.tensor2d(Wv, [d, V]);
@@ -225,12 +244,8 @@ describe('LoRA', () => {
     }
   });
 
-  // KNOWN BUG (reported): Policy.planMicroBatches draws dropout seeds only when config.dropout > 0, which an HF
-  // model never has, so hfForward never receives a dropoutSeed and lora.dropout (default 0.05 in model.lora) is
-  // silently ignored. Fix: in src/model/policy.ts planMicroBatches,
-  //   const seeds = micro.map(() => (this.config.dropout > 0 || (this.config.lora?.dropout ?? 0) > 0 ? rng.int32() : undefined));
-  // `it.fails` keeps the suite green until then; when fixed it turns red: make it a plain `it`.
-  it.fails('LoRA dropout acts during training (gradients with dropout 0.5 differ from those without)', async () => {
+  // Policy.planMicroBatches draws dropout seeds for LoRA's dropout too (an HF model has config.dropout 0).
+  it('LoRA dropout acts during training (gradients with dropout 0.5 differ from those without)', async () => {
     const ck = tinyCk(tmp.dir, 'lora_dropout', opts);
     const rows = tokenRows([12, 9], ck.config.vocab_size as number, 70);
     const batch = { tokens: rows, lossMask: rows.map((r) => r.map((_, t) => (t > 0 ? 1 : 0))) };

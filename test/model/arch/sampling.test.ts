@@ -96,7 +96,7 @@ describe('batched sampling', () => {
     }
   });
 
-  it('stops at an eos id and reports logprobs at logprobTemperature equal to logprobs({ temperature })', async () => {
+  it('stops at a stop token and reports logprobs at logprobTemperature equal to logprobs({ temperature })', async () => {
     const ck = tinyCk(tmp.dir, 'temp', MODELS.qwen3_qknorm_gqa!);
     const policy = loadHfPolicy(ck.dir);
     try {
