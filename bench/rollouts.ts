@@ -1,7 +1,7 @@
 /**
  * Rollout throughput of the sampling engines at a real model's shape:
  *   npm run bench -- rollouts --shape smollm2-135m --engine tfjs|llama_cpp [--sequences 16,64] [--prompt 32]
- *     [--new-tokens 32] [--lora R] [--threads N] [--workers N] [--dtype f32|f16|bf16] [--kv f16|f32] [--backend wasm]
+ *     [--new-tokens 32] [--lora R] [--top-k K] [--threads N] [--workers N] [--dtype f32|f16|bf16] [--kv f16|f32] [--backend wasm]
  *
  * A random-weight model of the published config.json (HF_SHAPES below; no download) with a small
  * byte-level BPE tokenizer (the GGUF needs one; rows past it become placeholder tokens). For each sequence
@@ -66,6 +66,7 @@ async function main(argv: string[]): Promise<void> {
   const promptLen = Math.max(1, intArg(args, 'prompt', 32));
   const newTokens = Math.max(1, intArg(args, 'new-tokens', 32));
   const r = intArg(args, 'lora', 16);
+  const topK = intArg(args, 'top-k', 0);
   const threads = args.threads === undefined ? null : Math.max(1, intArg(args, 'threads', 2));
   const info = await initBackend(String(args.backend ?? 'wasm') as BackendChoice);
   const dir = shapeFolder(raw);
@@ -95,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
   const run = (n: number, budget: number) =>
     engine.sample(
       Array.from({ length: n }, () => Array.from({ length: promptLen }, () => rng.int(3, V - 1))),
-      { temperature: 1, stopTokens: [], maxNewTokens: budget, rng, logprobTemperature: 1, batchSize: n },
+      { temperature: 1, topK, stopTokens: [], maxNewTokens: budget, rng, logprobTemperature: 1, batchSize: n },
     );
   await run(2, 2); // warm-up: context, caches, packing
   say('warm-up done');
@@ -114,6 +115,7 @@ async function main(argv: string[]): Promise<void> {
       mode: r > 0 ? `lora r ${r}` : 'full',
       detail: engineName === 'tfjs' ? `${info.name}${info.detail ? ` (${info.detail})` : ''}` : `${(engine as LlamaCppEngine).device}, ${threads ?? 'default'} thread(s), ${String(args.dtype ?? 'f32')} weights`,
       sample: `${promptLen}+${newTokens}`,
+      top_k: topK,
       peak_rss_mb: peakRssMb(),
     });
   }

@@ -38,7 +38,8 @@ export function gridLogprobs(
     const { hidden } = hfForward(core, grid, { dropoutSeed: o.dropoutSeed, adaptersOff: o.adaptersOff, layerTidy: o.inference });
     const { tgt } = nextTargets(grid);
     const head = hfHead(core);
-    const r = vocabLogprobs(hidden, head.w, tgt, { temperature: T, withEntropy: !!o.withEntropy, vocabRows: head.vocabRows });
+    const frozenHead = !(head.w as tf.Tensor as tf.Variable).trainable;
+    const r = vocabLogprobs(hidden, head.w, tgt, { temperature: T, withEntropy: !!o.withEntropy, vocabRows: head.vocabRows, frozenHead });
     const [lp, ent] = tf.split(r, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
     const shape: [number, number] = [grid.m, grid.T];
     return alignToTargets(tf.reshape(lp, shape) as tf.Tensor2D, o.withEntropy ? (tf.reshape(ent, shape) as tf.Tensor2D) : null, grid, lengths);

@@ -17,6 +17,11 @@ import type { RolloutEngine } from './engine.js';
  * Logprobs: llama.cpp reports the probability of the drawn token in the distribution it was drawn from
  * (logits / T, after top-k / top-p), so with top_p = 1 and top_k = 0 it is the same quantity as the tfjs
  * policy's logprob at the sampling temperature; greedy decoding reports temperature 1.
+ *
+ * Speed on CPU (bench/rollouts.ts): with top_k 0 llama.cpp's sampler works over the whole vocabulary for each
+ * token of each sequence, which at SmolLM2-135M's 49k vocabulary costs about as much as the forward pass; a
+ * top_k (40) made sampling ~3.5× faster. llama.cpp's worker threads spin at barriers, so on a machine whose
+ * cores are shared with other processes `threads` above the free cores slows it down by an order of magnitude.
  */
 
 export interface LlamaCppOptions {

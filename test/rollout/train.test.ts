@@ -9,7 +9,7 @@ import { runGrpo } from '../../src/trainer/grpo.js';
 
 /**
  * `laconic train` with rollout.engine llama_cpp and LoRA on a tiny HF checkpoint. The correction is seen in
- * the metrics: with llama.cpp's f32 KV cache and the engine synced every update, tfjs and llama.cpp agree on
+ * the metrics: with llama.cpp's f32 KV cache the first step's rollouts (engine in sync) agree with tfjs on
  * every sampled token (|Δ logprob| ~ float rounding); with sync_every 2 the second step samples from
  * adapters one update old, the recomputed old logprobs differ from the sampler's, and the weights move off 1.
  */
@@ -59,23 +59,6 @@ function cfg(over: { sync_every: number; rollout_is: 'token' | 'sequence' }) {
 const rowsOf = (out: string) => fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
 
 describe('laconic train with rollout.engine llama_cpp', () => {
-  it('LoRA, synced every update: the engines agree and the weights stay 1', async (ctx) => {
-    if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
-    const out = path.join(root, 'every');
-    const r = await runGrpo(cfg({ sync_every: 1, rollout_is: 'token' }), { outDir: out, quiet: true });
-    expect(r.finished).toBe(true);
-    const rows = rowsOf(out);
-    expect(rows.map((m) => m.step)).toEqual([1, 2]);
-    for (const row of rows) {
-      expect(row.rollout_is_delta_max).toBeLessThan(1e-3);
-      expect(row.rollout_is_capped_frac).toBe(0);
-      expect(row.rollout_is_weight_mean).toBeCloseTo(1, 3);
-      expect(row.rollout_sync_ms).toBeGreaterThan(0); // adapters written and attached after each update
-      expect(Number.isFinite(row.loss)).toBe(true);
-    }
-    expect(fs.readdirSync(path.join(out, 'rollout')).sort()).toEqual(['adapter-2.gguf', 'base.gguf']);
-  });
-
   it('sync_every 2: the second step samples from stale adapters and the importance weights correct for it', async (ctx) => {
     if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
     const out = path.join(root, 'stale');
@@ -87,5 +70,8 @@ describe('laconic train with rollout.engine llama_cpp', () => {
     expect(second!.rollout_is_capped_frac).toBeGreaterThan(0); // cap 1.01: some ratios above it
     expect(second!.rollout_is_weight_mean).not.toBeCloseTo(1, 3);
     expect(second!.rollout_sync_ms).toBeGreaterThan(0);
+    for (const row of [first!, second!]) expect(Number.isFinite(row.loss)).toBe(true);
+    // the base model exported once, one adapter file per sync (the previous one released)
+    expect(fs.readdirSync(path.join(out, 'rollout')).sort()).toEqual(['adapter-1.gguf', 'base.gguf']);
   });
 });

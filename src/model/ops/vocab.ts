@@ -125,6 +125,8 @@ export interface VocabLogprobOptions {
    * then use transpose flags; elsewhere it is transposed once per call.
    */
   vocabRows?: boolean;
+  /** The head receives no gradient (LoRA's frozen base): only dh is computed in the backward pass. */
+  frozenHead?: boolean;
 }
 
 /** Rows per chunk so that one chunk's logits hold about `budget` floats. */
@@ -176,7 +178,7 @@ export function vocabLogprobs(h: tf.Tensor2D, head: tf.Tensor2D, targets: Int32A
   const chunks: { lo: number; n: number }[] = [];
   for (let lo = 0; lo < N; lo += C) chunks.push({ lo, n: Math.min(C, N - lo) });
   const slice = (x: tf.Tensor2D, lo: number, n: number) => (chunks.length === 1 ? x : (tf.slice(x, [lo, 0], [n, x.shape[1]]) as tf.Tensor2D));
-  const f = customOp<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D>((hi, wi, save) => {
+  const forward = (hi: tf.Tensor2D, wi: tf.Tensor2D): tf.Tensor2D => {
     const parts = chunks.map(({ lo, n }) =>
       tf.tidy(() => {
         const { z, lse, p } = chunkStats(slice(hi, lo, n), wi, invT, vd);
@@ -185,40 +187,55 @@ export function vocabLogprobs(h: tf.Tensor2D, head: tf.Tensor2D, targets: Int32A
         return tf.stack([lp, ent], 1) as tf.Tensor2D;
       }),
     );
+    return parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as tf.Tensor2D);
+  };
+  // dh (and dW unless the head is frozen), chunk by chunk, recomputing each chunk's softmax
+  const backward = (dy: tf.Tensor2D, hs: tf.Tensor2D, ws: tf.Tensor2D, needW: boolean): { dh: tf.Tensor2D; dw: tf.Tensor2D | null } => {
+    // dh = dz · headᵀ: a [V, d] head is already that layout; a [d, V] one is transposed once (or flagged)
+    const wT = vd || nativeActive() ? null : t2d(ws);
+    const dh: tf.Tensor2D[] = [];
+    let dw: tf.Tensor2D | null = null;
+    for (const { lo, n } of chunks) {
+      const [dhc, dwc] = tf.tidy(() => {
+        const hc = slice(hs, lo, n);
+        const { z, p } = chunkStats(hc, ws, invT, vd);
+        const [dlp, dH] = tf.split(slice(dy, lo, n), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+        // a_j = dlp + dH·(z_j − E[z]);  dz = −p·a, then + dlp at the target
+        let a: tf.Tensor2D = dlp;
+        if (withEnt) a = tf.add(dlp, tf.mul(dH, tf.sub(z, tf.sum(tf.mul(p, z), 1, true)))) as tf.Tensor2D;
+        let dz = addAtCols(tf.neg(tf.mul(p, a)) as tf.Tensor2D, targets.subarray(lo, lo + n), tf.reshape(dlp, [n]));
+        if (invT !== 1) dz = tf.mul(dz, invT) as tf.Tensor2D;
+        const dhc = vd ? (tf.matMul(dz, ws) as tf.Tensor2D) : wT ? (tf.matMul(dz, wT) as tf.Tensor2D) : matMulT(dz, ws, false, true);
+        if (!needW) return [dhc];
+        return [dhc, vd ? matMulT(dz, hc, true, false) : matMulT(hc, dz, true, false)];
+      });
+      dh.push(dhc!);
+      if (!dwc) continue;
+      if (dw) {
+        const next: tf.Tensor2D = tf.add(dw, dwc);
+        dw.dispose();
+        dwc.dispose();
+        dw = next;
+      } else dw = dwc;
+    }
+    wT?.dispose();
+    return { dh: dh.length === 1 ? dh[0]! : (tf.concat(dh, 0) as tf.Tensor2D), dw };
+  };
+  if (opts.frozenHead) {
+    // a frozen head (LoRA's) is no input of the op: no [V, d] gradient is computed or kept
+    const f = customOp<[tf.Tensor2D], tf.Tensor2D>((hi, save) => {
+      save([hi]);
+      return { value: forward(hi, w), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, w, false).dh };
+    });
+    return f(h);
+  }
+  const f = customOp<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D>((hi, wi, save) => {
     save([hi, wi]);
-    const value = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as tf.Tensor2D);
     return {
-      value,
+      value: forward(hi, wi),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [hs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        // dh = dz · headᵀ: a [V, d] head is already that layout; a [d, V] one is transposed once (or flagged)
-        const wT = vd || nativeActive() ? null : t2d(ws);
-        const dh: tf.Tensor2D[] = [];
-        let dw: tf.Tensor2D | null = null;
-        for (const { lo, n } of chunks) {
-          const [dhc, dwc] = tf.tidy(() => {
-            const hc = slice(hs, lo, n);
-            const { z, p } = chunkStats(hc, ws, invT, vd);
-            const dyc = slice(dy as tf.Tensor2D, lo, n);
-            const [dlp, dH] = tf.split(dyc, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-            // a_j = dlp + dH·(z_j − E[z]);  dz = −p·a, then + dlp at the target
-            let a: tf.Tensor2D = dlp;
-            if (withEnt) a = tf.add(dlp, tf.mul(dH, tf.sub(z, tf.sum(tf.mul(p, z), 1, true)))) as tf.Tensor2D;
-            let dz = addAtCols(tf.neg(tf.mul(p, a)) as tf.Tensor2D, targets.subarray(lo, lo + n), tf.reshape(dlp, [n]));
-            if (invT !== 1) dz = tf.mul(dz, invT) as tf.Tensor2D;
-            const dhc = vd ? (tf.matMul(dz, ws) as tf.Tensor2D) : wT ? (tf.matMul(dz, wT) as tf.Tensor2D) : matMulT(dz, ws, false, true);
-            const dwc = vd ? matMulT(dz, hc, true, false) : matMulT(hc, dz, true, false);
-            return [dhc, dwc];
-          });
-          dh.push(dhc);
-          if (dw) {
-            const next: tf.Tensor2D = tf.add(dw, dwc);
-            dw.dispose();
-            dwc.dispose();
-            dw = next;
-          } else dw = dwc;
-        }
-        return [dh.length === 1 ? dh[0]! : tf.concat(dh, 0), dw!];
+        const r = backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D, true);
+        return [r.dh, r.dw!];
       },
     };
   });
