@@ -252,3 +252,50 @@ describe('a backend without synchronous reads (WebGPU in Node)', () => {
     tf.dispose([...ts, ...tg, ...many]);
   });
 });
+
+describe('a Hugging Face decoder on a backend without synchronous reads', () => {
+  it('a LoRA Qwen2 scores, samples, trains and saves like cpu with no synchronous read', async () => {
+    const { makeTinyHfCheckpoint } = await import('../../src/model/hf/tiny.js');
+    const { loadHfPolicy } = await import('../../src/model/hfModel.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'laconic-async-hf-'));
+    try {
+      makeTinyHfCheckpoint(dir, { modelType: 'qwen2', dtype: 'f32', seed: 3 });
+      const run = async (backend: string) => {
+        await tf.setBackend(backend);
+        const p = loadHfPolicy(dir, { lora: { r: 4, alpha: 8, dropout: 0 }, seed: 2 });
+        const seqs = randomSeqs(4, 6, 20, 5);
+        const batch = { tokens: seqs, lossMask: fullMask(seqs) };
+        const r = await p.trainStep(batch, objective, { microBatchSize: 2, temperature: 0.7 });
+        const lp = await p.logprobs(seqs, { temperature: 0.7 });
+        const base = await p.logprobs(seqs, { adaptersOff: true, temperature: 0.7 });
+        const out = await p.sample(
+          seqs.map((s) => s.slice(0, 4)),
+          { temperature: 1, greedy: true, stopTokens: [], maxNewTokens: 5, rng: new Rng(1) },
+        );
+        return { loss: r.loss, lp, base, greedy: out.map((o) => o.tokens), p };
+      };
+      const cpu = await run('cpu');
+      cpu.p.dispose();
+      syncReads = 0;
+      const gpu = await run('webgpu');
+      expect(syncReads).toBe(0);
+      expect(Math.abs(gpu.loss - cpu.loss)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(gpu.lp.flat(), cpu.lp.flat())).toBeLessThan(1e-5);
+      expect(maxAbsDiff(gpu.base.flat(), cpu.base.flat())).toBeLessThan(1e-5);
+      // one step moved the adapters: the adapted model is not the base any more
+      expect(maxAbsDiff(cpu.lp.flat(), cpu.base.flat())).toBeGreaterThan(1e-6);
+      expect(gpu.greedy).toEqual(cpu.greedy);
+      const ck = path.join(dir, 'ck');
+      await saveCheckpoint(ck, { policy: gpu.p });
+      expect(syncReads).toBe(0);
+      gpu.p.dispose();
+      await tf.setBackend('cpu');
+      const back = await loadCheckpoint(ck);
+      expect(maxAbsDiff((await back.policy.logprobs(randomSeqs(4, 6, 20, 5), { temperature: 0.7 })).flat(), cpu.lp.flat())).toBeLessThan(1e-5);
+      back.policy.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

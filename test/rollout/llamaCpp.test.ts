@@ -92,15 +92,15 @@ describe('llama.cpp rollout engine', () => {
     const engine = await LlamaCppEngine.open(policy, opts());
     try {
       const before = await compareGreedy(policy, engine);
-      expect(before.agree).toBeGreaterThanOrEqual(0.95);
-      expect(before.firstDelta).toBeLessThan(1e-2);
+      expect(before.agree, JSON.stringify(before)).toBeGreaterThanOrEqual(0.95);
+      expect(before.firstDelta, JSON.stringify(before)).toBeLessThan(1e-2);
       randomizeLora(policy, 2);
       const stale = await compareGreedy(policy, engine);
-      expect(stale.firstDelta).toBeGreaterThan(1e-2); // the engine still holds the old adapters
+      expect(stale.firstDelta, JSON.stringify(stale)).toBeGreaterThan(1e-2); // the engine still holds the old adapters
       await engine.sync();
       const after = await compareGreedy(policy, engine);
-      expect(after.agree).toBeGreaterThanOrEqual(0.95);
-      expect(after.firstDelta).toBeLessThan(1e-2);
+      expect(after.agree, JSON.stringify(after)).toBeGreaterThanOrEqual(0.95);
+      expect(after.firstDelta, JSON.stringify(after)).toBeLessThan(1e-2);
       // one adapter file at a time: the previous sync's file is released and removed
       expect(fs.readdirSync((engine as unknown as { o: LlamaCppOptions }).o.workDir).sort()).toEqual(['adapter-1.gguf', 'base.gguf']);
     } finally {
