@@ -27,12 +27,14 @@ export function paretoSpec(runs: readonly RunResult[], title: string): TopLevelS
   // Scaled to the points (with a margin), so runs that differ by a few tokens or points stay apart
   // instead of collapsing into one corner of a plot that starts at zero.
   const x = { field: 'mean_length', type: 'quantitative' as const, title: 'mean length (tokens)', scale: { domain: paddedDomain(values.map((v) => v.mean_length!)), nice: false } };
+  const yDomain = paddedDomain(values.map((v) => v.accuracy!), [0, 1]);
   const y = {
     field: 'accuracy',
     type: 'quantitative' as const,
     title: 'accuracy',
-    axis: { format: '.0%' },
-    scale: { domain: paddedDomain(values.map((v) => v.accuracy!), [0, 1]), nice: false },
+    // whole percents repeat on a span of a few points (99%, 99%, 100%): show tenths there
+    axis: { format: accuracyFormat(yDomain) },
+    scale: { domain: yDomain, nice: false },
   };
   // Runs that differ only in their seed: a bar of ±1 std on each axis through their mean (none when no run has a twin).
   const groups = seedGroups(runs)
@@ -183,4 +185,10 @@ export function pngSize(buf: Uint8Array): { width: number; height: number } {
   if (!isPng(buf)) throw new Error('not a PNG');
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   return { width: dv.getUint32(16), height: dv.getUint32(20) };
+}
+
+/** Tick format for an accuracy axis over `domain`: whole percents, or tenths when the span is under 5 points. */
+export function accuracyFormat(domain: readonly number[]): string {
+  const span = Math.abs((domain[domain.length - 1] ?? 1) - (domain[0] ?? 0));
+  return span < 0.05 ? '.1%' : '.0%';
 }

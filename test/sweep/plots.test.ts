@@ -70,3 +70,13 @@ describe('report of one run', () => {
     await expect(writeRunReport(path.join(tmp, 'nothing'))).rejects.toThrow(/no metrics\.jsonl/);
   });
 });
+
+describe('accuracy axis format', () => {
+  it('shows tenths of a percent when the axis spans under 5 points, whole percents otherwise', async () => {
+    const { accuracyFormat } = await import('../../src/sweep/plots.js');
+    // 0.965..1.0 spans 3.5 points: whole percents would print 97%, 97%, 98%, 98%, ...
+    expect(accuracyFormat([0.965, 1])).toBe('.1%');
+    expect(accuracyFormat([0.5, 1])).toBe('.0%');
+    expect(accuracyFormat([0.2, 0.3])).toBe('.0%');
+  });
+});
