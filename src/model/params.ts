@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
-import { isHfArch, type ModelConfig } from './config.js';
-import { hfParamSpecs } from './arch/hf.js';
+import type { ModelConfig } from './config.js';
+import { archOf } from './arch/index.js';
 
 /**
- * Parameter names follow nanoGPT (`h.{i}.attn.c_attn.weight`, ...) so checkpoints read like a GPT-2
- * state dict. Linear weights are stored [in, out] (x · W), unlike PyTorch's [out, in].
+ * One parameter of a model: its name (nanoGPT's for laconic's own block, Hugging Face's for the HF
+ * decoders), shape (linear weights [in, out], x · W, unlike PyTorch's [out, in]) and init.
  */
 export interface ParamSpec {
   name: string;
@@ -19,38 +19,9 @@ export interface ParamSpec {
   trainable?: boolean;
 }
 
+/** The parameters of a model config, from its architecture (arch/index.ts). */
 export function paramSpecs(c: ModelConfig): ParamSpec[] {
-  if (isHfArch(c)) return hfParamSpecs(c);
-  const d = c.dModel;
-  const f = c.mlpRatio * d;
-  const std = c.initStd;
-  // GPT-2: residual projections scaled by 1/sqrt(2 * nLayers) so the residual stream's variance does
-  // not grow with depth.
-  const residStd = std / Math.sqrt(2 * c.nLayers);
-  const specs: ParamSpec[] = [];
-  const mat = (name: string, shape: number[], s = std) => specs.push({ name, shape, init: 'normal', std: s, decay: true });
-  const vec = (name: string, n: number, init: 'ones' | 'zeros') => specs.push({ name, shape: [n], init, std: 0, decay: false });
-  const norm = (prefix: string) => {
-    vec(`${prefix}.weight`, d, 'ones');
-    if (c.norm === 'layernorm') vec(`${prefix}.bias`, d, 'zeros');
-  };
-  const linear = (prefix: string, din: number, dout: number, s = std) => {
-    mat(`${prefix}.weight`, [din, dout], s);
-    if (c.bias) vec(`${prefix}.bias`, dout, 'zeros');
-  };
-  mat('wte', [c.vocabSize, d]);
-  if (c.positional === 'learned') mat('wpe', [c.contextLength, d]);
-  for (let i = 0; i < c.nLayers; i++) {
-    norm(`h.${i}.ln_1`);
-    linear(`h.${i}.attn.c_attn`, d, 3 * d);
-    linear(`h.${i}.attn.c_proj`, d, d, residStd);
-    norm(`h.${i}.ln_2`);
-    linear(`h.${i}.mlp.c_fc`, d, f);
-    linear(`h.${i}.mlp.c_proj`, f, d, residStd);
-  }
-  norm('ln_f');
-  if (!c.tiedEmbeddings) mat('lm_head.weight', [d, c.vocabSize]);
-  return specs;
+  return archOf(c).specs(c);
 }
 
 /** Draw initial values in spec order from the seeded Rng (same seed → bit-identical weights). */

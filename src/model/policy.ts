@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { isHfArch, parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
+import { parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 import { ModelCore } from './core.js';
 import { gridLogits, gridLogprobs, type ForwardImpl } from './scoring.js';
 import { computeTotals, padGrid, roundUp, splitMicroBatches, validateBatch } from './batching.js';
@@ -9,7 +9,7 @@ import { getObjective, type BatchTotals, type SeqBatch } from './objective.js';
 import { Optimizer, type OptimizerConfigInput } from './optimizer.js';
 import { countParams, initParamValues, makeVariables, paramSpecs, trainableSpecs, type ParamSpec, type Params } from './params.js';
 import { sampleChunk } from './sampler.js';
-import { hfActivationBytes } from './arch/memory.js';
+import { archOf } from './arch/index.js';
 import { accumulateMicroTensors, disposeAccumulated, scalarsOf, sumScalars } from './gradients.js';
 import type {
   ComputeGradsOptions,
@@ -318,9 +318,7 @@ export class Policy {
   /** Rough bytes of saved activations for one sequence of length T (forward + backward peak). */
   bytesPerSequence(T: number): number {
     const c = this.config;
-    const Tp = roundUp(T);
-    if (isHfArch(c)) return hfActivationBytes(c, Tp);
-    return 4 * Tp * c.nLayers * (48 * c.dModel + 2 * c.nHeads * Tp) + 8 * Tp * c.vocabSize;
+    return archOf(c).activationBytes(c, roundUp(T));
   }
 
   /**

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FinishReason } from '../types.js';
-import { isHfArch } from './config.js';
 import type { ModelCore } from './core.js';
-import { compactCache, decodeStep, disposeCache, JsKvDecoder, prefill, prefillRaw } from './decode.js';
+import { JsKvDecoder, prefillRaw } from './decode.js';
 import { decodeKernelsAvailable } from './ops/decodeKernels.js';
-import { compactHfCache, disposeHfCache, hfDecodeStep, hfHeadForSampling, hfPrefill } from './arch/hf.js';
+import { archOf } from './arch/index.js';
 import { logSoftmaxRow, sampleRow } from './sampling.js';
 import type { SampleOptions, SampleResult } from './policyTypes.js';
 
@@ -54,60 +53,71 @@ V: number,
 }
 
 export async function sampleChunk(core: ModelCore, prompts: number[][], budgets: number[], opts: SampleOptions): Promise<SampleResult[]> {
-const config = core.config;
+  const config = core.config;
   const stop = new Set(opts.stopTokens);
   const res: SampleResult[] = prompts.map(() => ({ tokens: [], logprobs: [], length: 0, finishReason: 'length' as FinishReason }));
   const first = prompts.map((_, b) => b).filter((b) => budgets[b]! > 0);
   if (first.length === 0) return res;
   const lsm = new Float64Array(config.vocabSize);
-  if (decodeKernelsAvailable() && !isHfArch(config)) {
-    // cache row of sequence b = its index in `first`
-    const rowOf = new Map(first.map((b, i) => [b, i]));
-    const Tmax = Math.max(...first.map((b) => prompts[b]!.length + budgets[b]!));
-    const dec = new JsKvDecoder(core, first.length, Tmax);
-    const pre = prefillRaw(core, first.map((b) => prompts[b]!));
-    dec.loadPrefill(pre.kv, pre.pads, pre.P);
-    tf.dispose(pre.kv.flatMap((l) => [l.k, l.v]));
-    let logits = pre.logits;
-    let active = first;
-    let prefilled = true; // prefill logits are in `first` order, decoder logits by cache row
-    try {
-      for (;;) {
-        const s = drawStep(config.vocabSize, logits.dataSync() as Float32Array, active, prompts, budgets, res, stop, opts, lsm, (b, i) => (prefilled ? i : rowOf.get(b)!));
-        logits.dispose();
-        prefilled = false;
-        if (s.still.length === 0) break;
-        active = s.still;
-        logits = dec.step(s.ids, Int32Array.from(active, (b) => rowOf.get(b)!), s.pos);
-      }
-    } finally {
-      if (!logits.isDisposed) logits.dispose();
-      dec.dispose();
-    }
-    for (const r of res) r.length = r.tokens.length;
-    return res;
-  }
+  const arch = archOf(config);
+  if (decodeKernelsAvailable() && arch.jsDecoder) return sampleJs(core, first, prompts, budgets, opts, stop, res, lsm);
   let active = first;
   // the generic path (HF decoders everywhere; laconic's model on WebGPU, which reads back asynchronously)
-  const hf = isHfArch(config);
-  type Cache = ReturnType<typeof prefill>['cache'];
-  const start = active.map((b) => prompts[b]!);
-  const head = hf ? hfHeadForSampling(core) : null;
-  let { logits, cache } = hf ? (hfPrefill(core, start, { head }) as unknown as { logits: tf.Tensor2D; cache: Cache }) : prefill(core, start);
+  const ops = arch.cache;
+  const ctx = ops.begin(core);
+  let { logits, cache } = ops.prefill(core, active.map((b) => prompts[b]!), ctx);
   try {
     for (;;) {
       const s = drawStep(config.vocabSize, (await logits.data()) as Float32Array, active, prompts, budgets, res, stop, opts, lsm, (_b, i) => i);
       logits.dispose();
       if (s.still.length === 0) break;
-      if (s.still.length < active.length) cache = hf ? (compactHfCache(cache, s.keepRows) as Cache) : compactCache(cache, s.keepRows);
+      if (s.still.length < active.length) cache = ops.compact(cache, s.keepRows);
       active = s.still;
-      ({ logits, cache } = hf ? (hfDecodeStep(core, s.ids, s.pos, cache, { head }) as { logits: tf.Tensor2D; cache: Cache }) : decodeStep(core, s.ids, s.pos, cache));
+      ({ logits, cache } = ops.step(core, s.ids, s.pos, cache, ctx));
     }
   } finally {
-    head?.dispose();
-    if (hf) disposeHfCache(cache);
-    else disposeCache(cache);
+    ops.dispose(cache);
+    ctx.dispose();
     if (!logits.isDisposed) logits.dispose();
+  }
+  for (const r of res) r.length = r.tokens.length;
+  return res;
+}
+
+/** laconic's own model on wasm/cpu: the preallocated JS KV decoder (ops/decodeKernels.ts). */
+function sampleJs(
+  core: ModelCore,
+  first: number[],
+  prompts: number[][],
+  budgets: number[],
+  opts: SampleOptions,
+  stop: Set<number>,
+  res: SampleResult[],
+  lsm: Float64Array,
+): SampleResult[] {
+  const config = core.config;
+  // cache row of sequence b = its index in `first`
+  const rowOf = new Map(first.map((b, i) => [b, i]));
+  const Tmax = Math.max(...first.map((b) => prompts[b]!.length + budgets[b]!));
+  const dec = new JsKvDecoder(core, first.length, Tmax);
+  const pre = prefillRaw(core, first.map((b) => prompts[b]!));
+  dec.loadPrefill(pre.kv, pre.pads, pre.P);
+  tf.dispose(pre.kv.flatMap((l) => [l.k, l.v]));
+  let logits = pre.logits;
+  let active = first;
+  let prefilled = true; // prefill logits are in `first` order, decoder logits by cache row
+  try {
+    for (;;) {
+      const s = drawStep(config.vocabSize, logits.dataSync() as Float32Array, active, prompts, budgets, res, stop, opts, lsm, (b, i) => (prefilled ? i : rowOf.get(b)!));
+      logits.dispose();
+      prefilled = false;
+      if (s.still.length === 0) break;
+      active = s.still;
+      logits = dec.step(s.ids, Int32Array.from(active, (b) => rowOf.get(b)!), s.pos);
+    }
+  } finally {
+    if (!logits.isDisposed) logits.dispose();
+    dec.dispose();
   }
   for (const r of res) r.length = r.tokens.length;
   return res;
