@@ -124,13 +124,15 @@ export class Progress {
     private readonly label: string,
     private readonly total: number,
     private readonly stream: NodeJS.WriteStream = process.stderr,
+    /** Units already done when the clock starts (null: the first update is one unit in, as a step). */
+    private readonly from: number | null = null,
   ) {
     this.tty = Boolean(stream.isTTY) && !process.env.CI;
   }
 
   update(done: number, info: string): void {
     // The clock starts with this process; the first update is one step in (a resumed run starts at k).
-    this.firstDone ??= done - 1;
+    this.firstDone ??= this.from ?? done - 1;
     const time = progressTiming(done, this.total, this.firstDone, this.start, Date.now());
     if (this.tty) {
       const width = 24;

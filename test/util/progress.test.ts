@@ -22,3 +22,22 @@ describe('training progress line', () => {
     expect(lines[2]).toMatch(/ \| [\d.]+s elapsed, [\d.]+s\/step, ETA [\d.]+s\n$/);
   });
 });
+
+describe('Progress counting units from zero (eval problems, pairs problems)', () => {
+  it('times every unit since the start when told the clock starts at 0', async () => {
+    const { Progress } = await import('../../src/trainer/metrics.js');
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => (lines.push(s), true) } as unknown as NodeJS.WriteStream;
+    const now = Date.now;
+    let t = 1_000_000;
+    Date.now = () => t;
+    try {
+      const p = new Progress('eval gsm8k', 100, stream, 0);
+      t += 20_000; // 25 problems in 20 s: 0.8 s each, 75 left → 60 s
+      p.update(25, 'problems');
+    } finally {
+      Date.now = now;
+    }
+    expect(lines[0]).toBe('eval gsm8k 25/100 problems | 20s elapsed, 0.8s/step, ETA 1m00s\n');
+  });
+});

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { Progress } from '../../trainer/metrics.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
 import { renderEvalMarkdown } from '../../eval/render.js';
 import type { OverlongPolicy, UnknownCharsPolicy } from '../../eval/evaluate.js';
@@ -142,6 +143,8 @@ async function runEvalCommand(o: EvalCliOptions): Promise<void> {
   // Loaded here, not at the top: it pulls in tfjs, which other commands (worker, sweep) need not load.
   const { runEvaluation } = await import('../../eval/run.js');
   if (!o.checkpoint === !o.model) throw new Error('eval: give exactly one of --checkpoint DIR, --model DIR');
+  // one progress line per benchmark: elapsed time, time per problem and ETA
+  const bars = new Map<string, Progress>();
   const r = await runEvaluation({
     model: { checkpoint: (o.checkpoint ?? o.model)!, backend: o.backend },
     rows,
@@ -166,9 +169,13 @@ async function runEvalCommand(o: EvalCliOptions): Promise<void> {
     unknownChars: o.unknownChars,
     overlong: o.overlong,
     keepSamples: Boolean(o.samplesOut || o.against),
-    onProgress: tty ? (l, d, t) => process.stderr.write(`\r  eval ${l} ${d}/${t}   `) : undefined,
+    onProgress: o.quiet ? undefined : (l, d, t) => {
+      let bar = bars.get(l);
+      if (!bar) bars.set(l, (bar = new Progress(`eval ${l}`, t, process.stderr, 0)));
+      bar.update(d, 'problems');
+    },
   });
-  if (tty) process.stderr.write('\n');
+  for (const b of bars.values()) b.done();
   warn(o, r);
   if (o.against) await attachAgainst(r.rows as never, o.against, o.oracle, o.quiet);
   output(o, r, table, comparisonFor(o, r));

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { Progress } from '../../trainer/metrics.js';
 import { applySets } from '../../config/load.js';
 import { collect, intList } from './collect.js';
 import * as fs from 'node:fs';
@@ -42,6 +43,8 @@ export function register(program: Command): void {
       // One writer per output file (the lock sits next to it as OUT.lock while pairs are made).
       fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
       const release = await acquireLock(path.resolve(o.out), `${path.resolve(o.out)}.lock`, 'pairs');
+      // elapsed time, time per problem and ETA
+      let bar: Progress | undefined;
       const r = await generatePairs({
         checkpoint: o.checkpoint,
         dataset: o.dataset,
@@ -59,11 +62,12 @@ export function register(program: Command): void {
         temperature: o.temperature,
         backend: o.backend as never,
         out: o.out,
-        onProgress: (d, t) => process.stderr.write(`\rpairs ${d}/${t}`),
+        onProgress: (d, t) => (bar ??= new Progress('pairs', t, process.stderr, 0)).update(d, 'problems'),
       }).finally(release);
+      bar?.done();
       const s = r.stats;
       process.stderr.write(
-        `\nlaconic pairs: ${s.pairs} pairs from ${s.problems} problems → ${r.out}\n` +
+        `laconic pairs: ${s.pairs} pairs from ${s.problems} problems → ${r.out}\n` +
           `  sample accuracy ${s.accuracy.toFixed(3)}, mean length ${s.length_mean.toFixed(1)}; no correct answer: ${s.no_correct}, all correct: ${s.all_correct}\n` +
           `  chosen length ${s.chosen_length_mean.toFixed(1)} vs rejected ${s.rejected_length_mean.toFixed(1)}\n`,
       );
