@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { grpo } from '../src/trainer/advantages.js';
+import { grpo } from './advantages.js';
 import { defineShaper } from './types.js';
 import { checkSamples, frac, groupIndices, mean, stdBessel, PLAIN_GRPO_HINTS } from './util.js';
 

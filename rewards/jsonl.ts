@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { applySets } from '../src/config/load.js';
 import type { ShaperSample } from '../src/types.js';
 import { LineErrors, stripBom } from '../src/util/jsonl.js';
-import { computeAdvantages, listAdvantages } from '../src/trainer/advantages.js';
+import { computeAdvantages, listAdvantages } from './advantages.js';
 import { getShaper } from './index.js';
 import { combine, resolveSpecs } from './pipeline.js';
 

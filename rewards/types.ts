@@ -33,7 +33,7 @@ export interface ShaperResult<S> {
   metrics?: Record<string, number>;
 }
 
-/** Advantage estimators registered in src/trainer/advantages.ts. */
+/** Advantage estimators registered in rewards/advantages.ts. */
 export const ADVANTAGE_NAMES = ['grpo', 'dr_grpo', 'batch_std', 'reinforce_pp_baseline', 'rloo', 'identity', 'opo', 'grpo_passk'] as const;
 
 /** Loss aggregations, named after verl's agg_loss modes (snake_case). */
@@ -48,7 +48,7 @@ export type CombineMode = (typeof COMBINE_MODES)[number];
  */
 export const TrainerHintsSchema = z
   .object({
-    advantage: z.enum(ADVANTAGE_NAMES).describe('advantage estimator (src/trainer/advantages.ts)'),
+    advantage: z.enum(ADVANTAGE_NAMES).describe('advantage estimator (rewards/advantages.ts)'),
     epsilon_low: z.number().min(0).describe('PPO clip range below 1 (ratio >= 1 - epsilon_low)'),
     epsilon_high: z.number().min(0).describe('PPO clip range above 1 (ratio <= 1 + epsilon_high); DAPO clip-higher uses 0.28'),
     clip_ratio_c: z

@@ -41,7 +41,7 @@ export { combine, resolveSpecs, initStates, pipelineBudget } from '../rewards/pi
 export { getShaper, listShapers, registerShaper } from '../rewards/index.js';
 export * as rewards from '../rewards/index.js';
 export * as curricula from '../curricula/index.js';
-export { computeAdvantages, getAdvantage, registerAdvantage, listAdvantages } from './trainer/advantages.js';
+export { computeAdvantages, getAdvantage, registerAdvantage, listAdvantages } from '../rewards/advantages.js';
 export { ppoClipLoss, klEstimate } from './trainer/objectives/ppoClip.js';
 import './trainer/objectives/index.js';
 

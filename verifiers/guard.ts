@@ -66,30 +66,44 @@ export function assess(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
 }
 
 function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
-  let numericOk = true;
-  let exactOk = true;
-  let reason: string | undefined;
-  let maxBits = 0;
-  let maxMag = 0;
-  let work = 0;
-  const refuse = (what: 'numeric' | 'exact' | 'both', why: string): void => {
-    if (what !== 'exact') numericOk = false;
-    if (what !== 'numeric') exactOk = false;
-    reason ??= why;
-  };
+  const t = new TreeAssessor(env);
+  t.walk(node, false);
+  if (t.work > LIMITS.maxNumericNodes) t.refuse('numeric', `${t.work} nodes`);
+  return { exactOk: t.exactOk, numericOk: t.numericOk, reason: t.reason, bits: t.maxBits, magnitude: t.maxMag };
+}
 
-  const walk = (n: Node, inTrig: boolean): Est => {
-    work++;
-    const e = estimate(n, inTrig);
-    if (Number.isFinite(e.bits) && e.bits > maxBits) maxBits = e.bits;
-    if (e.bits > LIMITS.maxExactBits && Number.isFinite(e.bits)) refuse('exact', `exact size ${Math.round(e.bits)} bits`);
+/** One assessment's running state: what is refused (and the first reason), the largest sizes seen, the node count. */
+class TreeAssessor {
+  numericOk = true;
+  exactOk = true;
+  reason: string | undefined;
+  maxBits = 0;
+  maxMag = 0;
+  work = 0;
+  private readonly env: ReadonlyMap<string, Rat> | undefined;
+
+  constructor(env: ReadonlyMap<string, Rat> | undefined) {
+    this.env = env;
+  }
+
+  refuse(what: 'numeric' | 'exact' | 'both', why: string): void {
+    if (what !== 'exact') this.numericOk = false;
+    if (what !== 'numeric') this.exactOk = false;
+    this.reason ??= why;
+  }
+
+  walk(n: Node, inTrig: boolean): Est {
+    this.work++;
+    const e = this.estimate(n, inTrig);
+    if (Number.isFinite(e.bits) && e.bits > this.maxBits) this.maxBits = e.bits;
+    if (e.bits > LIMITS.maxExactBits && Number.isFinite(e.bits)) this.refuse('exact', `exact size ${Math.round(e.bits)} bits`);
     const mag = Math.max(Math.abs(e.hi), Math.abs(e.lo));
-    if (mag > maxMag) maxMag = mag;
-    if (!(mag <= LIMITS.maxLog10)) refuse('numeric', `magnitude 10^${mag.toPrecision(3)}`);
+    if (mag > this.maxMag) this.maxMag = mag;
+    if (!(mag <= LIMITS.maxLog10)) this.refuse('numeric', `magnitude 10^${mag.toPrecision(3)}`);
     return e;
-  };
+  }
 
-  const estimate = (n: Node, inTrig: boolean): Est => {
+  private estimate(n: Node, inTrig: boolean): Est {
     switch (n.k) {
       case 'num': {
         const m = ratLog10(n.v);
@@ -98,7 +112,7 @@ function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
         return { hi: m + 0.31, lo: m - 0.31, bits, val };
       }
       case 'sym': {
-        const v = env?.get(n.name);
+        const v = this.env?.get(n.name);
         if (!v) return { hi: 1, lo: -1, bits: 64, val: NaN };
         const m = ratLog10(v);
         return { hi: m + 0.31, lo: m - 0.31, bits: bitLength(v.n) + bitLength(v.d), val: Number(v.n) / Number(v.d) };
@@ -106,18 +120,18 @@ function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
       case 'const':
         return { hi: 0.5, lo: -0.5, bits: Infinity, val: n.name === 'pi' ? Math.PI : n.name === 'e' ? Math.E : NaN };
       case 'neg': {
-        const a = walk(n.a, inTrig);
+        const a = this.walk(n.a, inTrig);
         return { ...a, val: -a.val };
       }
       case 'deg': {
-        const a = walk(n.a, inTrig);
+        const a = this.walk(n.a, inTrig);
         return inTrig ? { hi: a.hi, lo: a.lo - 2, bits: Infinity, val: (a.val * Math.PI) / 180 } : a;
       }
       case 'add':
       case 'sub':
       case 'pm': {
-        const a = n.k === 'pm' ? (n.a ? walk(n.a, inTrig) : null) : walk(n.a, inTrig);
-        const b = walk(n.b, inTrig);
+        const a = n.k === 'pm' ? (n.a ? this.walk(n.a, inTrig) : null) : this.walk(n.a, inTrig);
+        const b = this.walk(n.b, inTrig);
         if (!a) return b;
         const hi = Math.max(a.hi, b.hi) + LOG10_2;
         return {
@@ -128,43 +142,46 @@ function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
         };
       }
       case 'mul': {
-        const a = walk(n.a, inTrig);
-        const b = walk(n.b, inTrig);
+        const a = this.walk(n.a, inTrig);
+        const b = this.walk(n.b, inTrig);
         return { hi: a.hi + b.hi, lo: a.lo + b.lo, bits: a.bits + b.bits, val: a.val * b.val };
       }
       case 'div': {
-        const a = walk(n.a, inTrig);
-        const b = walk(n.b, inTrig);
+        const a = this.walk(n.a, inTrig);
+        const b = this.walk(n.b, inTrig);
         return { hi: a.hi - b.lo, lo: a.lo - b.hi, bits: a.bits + b.bits, val: a.val / b.val };
       }
-      case 'pow': {
-        const a = walk(n.a, inTrig);
-        const b = walk(n.b, inTrig);
-        // |exponent| bound: the double value when known, else from its magnitude bound.
-        const bAbs = Number.isFinite(b.val) ? Math.abs(b.val) : b.hi > 300 ? Infinity : Math.pow(10, b.hi);
-        // A base of exactly ±1 (or 0) stays small whatever the exponent.
-        if (isUnitOrZero(n.a)) {
-          return { hi: 0.31, lo: -0.31, bits: a.bits, val: NaN };
-        }
-        const baseMag = Math.max(Math.abs(a.hi), Math.abs(a.lo));
-        const m = bAbs === 0 ? 0 : bAbs * baseMag;
-        const bits = !Number.isFinite(b.bits) ? Infinity : bAbs * Math.max(a.bits, 1) + b.bits;
-        if (Number.isFinite(a.bits) && bAbs * Math.max(a.bits, 1) > LIMITS.maxExactBits) refuse('exact', 'exact power too large');
-        return { hi: m + 0.31, lo: -m - 0.31, bits, val: Math.pow(a.val, b.val) };
-      }
+      case 'pow':
+        return this.pow(n, inTrig);
       case 'fn':
-        return fn(n, inTrig);
+        return this.fn(n, inTrig);
       default:
         // Structures are split by the comparators before evaluation; an infinity or a set
         // inside arithmetic is not evaluable.
-        refuse('both', `cannot evaluate ${n.k}`);
+        this.refuse('both', `cannot evaluate ${n.k}`);
         return { hi: 0, lo: 0, bits: Infinity, val: NaN };
     }
-  };
+  }
 
-  const fn = (n: Extract<Node, { k: 'fn' }>, inTrig: boolean): Est => {
+  private pow(n: { a: Node; b: Node }, inTrig: boolean): Est {
+    const a = this.walk(n.a, inTrig);
+    const b = this.walk(n.b, inTrig);
+    // |exponent| bound: the double value when known, else from its magnitude bound.
+    const bAbs = Number.isFinite(b.val) ? Math.abs(b.val) : b.hi > 300 ? Infinity : Math.pow(10, b.hi);
+    // A base of exactly ±1 (or 0) stays small whatever the exponent.
+    if (isUnitOrZero(n.a)) {
+      return { hi: 0.31, lo: -0.31, bits: a.bits, val: NaN };
+    }
+    const baseMag = Math.max(Math.abs(a.hi), Math.abs(a.lo));
+    const m = bAbs === 0 ? 0 : bAbs * baseMag;
+    const bits = !Number.isFinite(b.bits) ? Infinity : bAbs * Math.max(a.bits, 1) + b.bits;
+    if (Number.isFinite(a.bits) && bAbs * Math.max(a.bits, 1) > LIMITS.maxExactBits) this.refuse('exact', 'exact power too large');
+    return { hi: m + 0.31, lo: -m - 0.31, bits, val: Math.pow(a.val, b.val) };
+  }
+
+  private fn(n: Extract<Node, { k: 'fn' }>, inTrig: boolean): Est {
     const trig = ['sin', 'cos', 'tan', 'sec', 'csc', 'cot'].includes(n.name);
-    const args = n.args.map((a) => walk(a, trig || inTrig));
+    const args = n.args.map((a) => this.walk(a, trig || inTrig));
     const a = args[args.length - 1]!;
     const irr = (hi: number, lo: number, val = NaN): Est => ({ hi, lo, bits: Infinity, val });
     switch (n.name) {
@@ -178,7 +195,7 @@ function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
       case 'sec':
       case 'csc':
       case 'cot':
-        if (a.hi > LIMITS.maxTrigArgLog10) refuse('numeric', 'trigonometric argument too large');
+        if (a.hi > LIMITS.maxTrigArgLog10) this.refuse('numeric', 'trigonometric argument too large');
         return irr(CANCEL, -CANCEL - Math.max(a.hi, 0));
       case 'asin':
       case 'acos':
@@ -206,7 +223,7 @@ function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
       case 'fact': {
         const nMax = Number.isFinite(a.val) ? a.val : a.hi > 300 ? Infinity : Math.pow(10, a.hi);
         if (!(nMax <= LIMITS.maxFactorial)) {
-          refuse('both', 'factorial too large');
+          this.refuse('both', 'factorial too large');
           return irr(Infinity, 0);
         }
         const m = nMax < 2 ? 0 : nMax * Math.log10(nMax);
@@ -215,7 +232,7 @@ function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
       case 'binom': {
         const nMax = Number.isFinite(args[0]!.val) ? Math.abs(args[0]!.val) : Math.pow(10, args[0]!.hi);
         if (!(nMax <= LIMITS.maxBinomialN)) {
-          refuse('both', 'binomial too large');
+          this.refuse('both', 'binomial too large');
           return irr(Infinity, 0);
         }
         return { hi: nMax * LOG10_2 + 1, lo: 0, bits: nMax + 1, val: NaN };
@@ -229,9 +246,5 @@ function assessTree(node: Node, env?: ReadonlyMap<string, Rat>): Assessment {
         return { hi, lo: Math.min(...args.map((x) => x.lo)), bits, val: NaN };
       }
     }
-  };
-
-  walk(node, false);
-  if (work > LIMITS.maxNumericNodes) refuse('numeric', `${work} nodes`);
-  return { exactOk, numericOk, reason, bits: maxBits, magnitude: maxMag };
+  }
 }

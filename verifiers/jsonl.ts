@@ -76,16 +76,7 @@ export async function verifyJsonl(opts: VerifyJsonlOptions): Promise<VerifyJsonl
   const report = opts.report ?? ((m: string) => process.stderr.write(m + '\n'));
   const batchSize = opts.batchSize ?? 1024;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`verifyJsonl: batchSize must be an integer >= 1, got ${batchSize}`);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(opts.input);
-  } catch (err) {
-    throw new Error(`cannot read ${opts.input}: ${(err as Error).message}`);
-  }
-  if (!stat.isFile()) throw new Error(`cannot read ${opts.input}: not a file`);
-  // Refused before anything is written: a folder as --output would leave the temp file behind.
-  if (opts.output && fs.existsSync(opts.output) && fs.statSync(opts.output).isDirectory()) throw new Error(`--output ${opts.output} is a folder; give a file path`);
-
+  checkPaths(opts);
   const t0 = performance.now();
   const pool = opts.pool ?? new VerifierPool({ threads: opts.threads, timeoutMs: opts.timeoutMs, verify: { mode: opts.mode ?? 'strict' } });
   const verdicts: Record<Verdict, number> = { correct: 0, wrong: 0, no_answer: 0, timeout: 0, error: 0 };
@@ -94,13 +85,9 @@ export async function verifyJsonl(opts: VerifyJsonlOptions): Promise<VerifyJsonl
   let verified = 0;
 
   // Output: a temp file renamed at the end, or the write callback / stdout.
-  let fd: number | null = null;
-  let tmp: string | null = null;
-  if (opts.output) {
-    fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
-    tmp = path.join(path.dirname(path.resolve(opts.output)), `.${path.basename(opts.output)}.${process.pid}.${Date.now()}.tmp`);
-    fd = fs.openSync(tmp, 'w');
-  }
+  const opened = openOutput(opts.output);
+  let fd = opened.fd;
+  const tmp = opened.tmp;
   const write = (chunk: string): void => {
     if (fd !== null) fs.writeSync(fd, chunk);
     else if (opts.write) opts.write(chunk);
@@ -116,14 +103,7 @@ export async function verifyJsonl(opts: VerifyJsonlOptions): Promise<VerifyJsonl
     results.forEach((res, k) => {
       verdicts[res.verdict]++;
       verified++;
-      out +=
-        JSON.stringify({
-          ...records[k],
-          correct: res.correct,
-          extracted: res.extracted,
-          verdict: res.verdict,
-          ms: Math.round(res.ms * 1000) / 1000,
-        }) + '\n';
+      out += resultLine(records[k]!, res);
     });
     write(out);
     records = [];
@@ -163,7 +143,50 @@ export async function verifyJsonl(opts: VerifyJsonlOptions): Promise<VerifyJsonl
     }
     if (!opts.pool) await pool.close();
   }
-  const seconds = (performance.now() - t0) / 1000;
+  return summary(opts, lines, verified, malformed, verdicts, (performance.now() - t0) / 1000);
+}
+
+/** Refuse an unreadable input, and a folder as --output (it would leave the temp file behind), before anything is written. */
+function checkPaths(opts: VerifyJsonlOptions): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(opts.input);
+  } catch (err) {
+    throw new Error(`cannot read ${opts.input}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!stat.isFile()) throw new Error(`cannot read ${opts.input}: not a file`);
+  if (opts.output && fs.existsSync(opts.output) && fs.statSync(opts.output).isDirectory()) throw new Error(`--output ${opts.output} is a folder; give a file path`);
+}
+
+/** The temp file beside `output` that is renamed over it at the end (none when writing to a callback or stdout). */
+function openOutput(output: string | undefined): { fd: number | null; tmp: string | null } {
+  if (!output) return { fd: null, tmp: null };
+  fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
+  const tmp = path.join(path.dirname(path.resolve(output)), `.${path.basename(output)}.${process.pid}.${Date.now()}.tmp`);
+  return { fd: fs.openSync(tmp, 'w'), tmp };
+}
+
+/** The input record with its verdict fields added, as one JSONL line. */
+function resultLine(record: Record<string, unknown>, res: { correct: boolean; extracted: string | null; verdict: Verdict; ms: number }): string {
+  return (
+    JSON.stringify({
+      ...record,
+      correct: res.correct,
+      extracted: res.extracted,
+      verdict: res.verdict,
+      ms: Math.round(res.ms * 1000) / 1000,
+    }) + '\n'
+  );
+}
+
+function summary(
+  opts: VerifyJsonlOptions,
+  lines: number,
+  verified: number,
+  malformed: number,
+  verdicts: Record<Verdict, number>,
+  seconds: number,
+): VerifyJsonlSummary {
   return {
     input: opts.input,
     output: opts.output ?? null,

@@ -23,7 +23,7 @@ const UNICODE: Array<[RegExp, string]> = [
   [/\u2205/g, '\\emptyset '],
   [/\u211D/g, '\\mathbb{R}'],
   [/[\u00A0\u2009\u202F\u2002\u2003\u2007\u2008\u200A]/g, ' '],
-  [/[\u200B\u200C\u200D\uFEFF]/g, ''],
+  [/\u200B|\u200C|\u200D|\uFEFF/g, ''],
   [/\u00BD/g, '\\frac{1}{2}'],
   [/\u00BC/g, '\\frac{1}{4}'],
   [/\u00BE/g, '\\frac{3}{4}'],
@@ -106,5 +106,5 @@ export function compactForm(s: string): string {
     .replace(/\\text\{([^{}]*)\}/g, '$1')
     .replace(/(\d)\s+(?=\d)/g, '$1\u0000')
     .replace(/\s+/g, '')
-    .replace(/\u0000/g, ' ');
+    .replaceAll('\u0000', ' ');
 }

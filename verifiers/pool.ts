@@ -102,6 +102,18 @@ const RESERVOIR = 10_000;
 const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?$/;
 const MAX_START_RETRIES = 2;
 
+// Atomics.waitAsync is in Node 20 (V8) but not in the ES2022 lib typings.
+const atomics = Atomics as unknown as {
+  waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
+};
+
+/** Call `onStart` when the worker flags (cell 0 becomes 1) that it has started the task. */
+function whenStarted(cells: Int32Array, onStart: () => void): void {
+  const w = atomics.waitAsync(cells, 0, 0);
+  if (w.async) void (w.value as Promise<string>).then(() => (Atomics.load(cells, 0) === 1 ? onStart() : undefined));
+  else if (Atomics.load(cells, 0) === 1) onStart();
+}
+
 export class VerifierPool {
   readonly threads: number;
   readonly timeoutMs: number;
@@ -162,7 +174,7 @@ export class VerifierPool {
     this.s.items += items.length;
     if (items.length === 0) return Promise.resolve([]);
     return new Promise<PoolResult[]>((resolve) => {
-      const batch: Batch = { items, results: new Array(items.length), remaining: items.length, resolve };
+      const batch: Batch = { items, results: new Array<PoolResult | undefined>(items.length), remaining: items.length, resolve };
       this.open.add(batch);
       const pending: number[] = [];
       items.forEach((item, i) => {
@@ -284,13 +296,7 @@ export class VerifierPool {
     const onStart = (): void => {
       if (!settled && !timer) timer = setTimeout(check, this.timeoutMs);
     };
-    // Atomics.waitAsync is in Node 20 (V8) but not in the ES2022 lib typings.
-    const waitAsync = (Atomics as unknown as {
-      waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
-    }).waitAsync;
-    const w = waitAsync(cells, 0, 0);
-    if (w.async) void (w.value as Promise<string>).then(() => (Atomics.load(cells, 0) === 1 ? onStart() : undefined));
-    else if (Atomics.load(cells, 0) === 1) onStart();
+    whenStarted(cells, onStart);
 
     const task: WorkerTask = {
       items: job.idx.map((i) => {
@@ -319,26 +325,31 @@ export class VerifierPool {
       () => {
         const started = done();
         if (this.closed) return;
-        this.s.workersReplaced++;
-        if (culprit >= 0 || started) {
-          // The item running when the clock ran out (or the worker died) gets the verdict; the
-          // others of the chunk (finished or not, their results died with the worker) go again.
-          const k = culprit >= 0 ? culprit : Atomics.load(cells, 1);
-          const verdict: Verdict = culprit >= 0 ? 'timeout' : 'error';
-          this.finish(job.batch, job.idx[k]!, { correct: false, verdict, extracted: null, ms: culprit >= 0 ? culpritMs : 0 });
-          const rest = job.idx.filter((_, j) => j !== k);
-          if (rest.length) {
-            this.s.chunksSplit++;
-            this.queue.unshift({ batch: job.batch, idx: rest });
-          }
-        } else if ((job.retries ?? 0) < MAX_START_RETRIES) {
-          // Lost before it started (a worker that failed while starting): try again.
-          this.queue.unshift({ ...job, retries: (job.retries ?? 0) + 1 });
-        } else {
-          for (const i of job.idx) this.finish(job.batch, i, { correct: false, verdict: 'error', extracted: null, ms: 0 });
-        }
+        this.failed(job, started, culprit, culpritMs, cells);
         this.pump();
       },
     );
+  }
+
+  /** A task that timed out or whose worker died: the item to blame gets its verdict, the rest go again. */
+  private failed(job: Job, started: boolean, culprit: number, culpritMs: number, cells: Int32Array): void {
+    this.s.workersReplaced++;
+    if (culprit >= 0 || started) {
+      // The item running when the clock ran out (or the worker died) gets the verdict; the
+      // others of the chunk (finished or not, their results died with the worker) go again.
+      const k = culprit >= 0 ? culprit : Atomics.load(cells, 1);
+      const verdict: Verdict = culprit >= 0 ? 'timeout' : 'error';
+      this.finish(job.batch, job.idx[k]!, { correct: false, verdict, extracted: null, ms: culprit >= 0 ? culpritMs : 0 });
+      const rest = job.idx.filter((_, j) => j !== k);
+      if (rest.length) {
+        this.s.chunksSplit++;
+        this.queue.unshift({ batch: job.batch, idx: rest });
+      }
+    } else if ((job.retries ?? 0) < MAX_START_RETRIES) {
+      // Lost before it started (a worker that failed while starting): try again.
+      this.queue.unshift({ ...job, retries: (job.retries ?? 0) + 1 });
+    } else {
+      for (const i of job.idx) this.finish(job.batch, i, { correct: false, verdict: 'error', extracted: null, ms: 0 });
+    }
   }
 }

@@ -92,7 +92,7 @@ function skipSpaces(s: string, i: number): number {
 }
 
 function isMathText(content: string): boolean {
-  return /\d/.test(content) || /^\s*[+\-]\s*$/.test(content);
+  return /\d/.test(content) || /^\s*[+-]\s*$/.test(content);
 }
 
 const NUM_RE = /(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+)(?:\.\d+)?|\.\d+/y;
@@ -113,6 +113,34 @@ function baseNumeral(s: string, i: number): { digits: string; base: number; end:
     if (!(v < base)) return null;
   }
   return { digits: digits.toUpperCase(), base, end: BASE_RE.lastIndex };
+}
+
+/**
+ * The number starting at i: thousands commas dropped, a repeating part (0.\overline{3}, 0.1\overline{6}) or a
+ * scientific exponent attached, a leading '.' given its 0; `end` is where it stops.
+ */
+function scanNumber(s: string, i: number): { text: string; rep: string | undefined; end: number } {
+  NUM_RE.lastIndex = i;
+  const m = NUM_RE.exec(s)!;
+  let text = m[0].replace(/,/g, '');
+  i = NUM_RE.lastIndex;
+  let rep: string | undefined;
+  const rest = s.slice(i, i + 40);
+  const ov = /^(\.?)\s*\\overline\s*\{\s*(\d+)\s*\}/.exec(rest);
+  if (ov && (ov[1] === '.' || text.includes('.'))) {
+    rep = ov[2]!;
+    if (!text.includes('.')) text += '.';
+    i += ov[0].length;
+  } else {
+    SCI_RE.lastIndex = i;
+    const e = SCI_RE.exec(s);
+    if (e) {
+      text += 'e' + e[1];
+      i = SCI_RE.lastIndex;
+    }
+  }
+  if (text.startsWith('.')) text = '0' + text;
+  return { text, rep, end: i };
 }
 
 /** Tokenise a normalised answer (see normalise.ts). */
@@ -144,28 +172,9 @@ export function tokenize(s: string, out: Tok[] = [], depth = 0): Tok[] {
       }
     }
     if (/\d/.test(c) || (c === '.' && /\d/.test(s[i + 1] ?? ''))) {
-      NUM_RE.lastIndex = i;
-      const m = NUM_RE.exec(s)!;
-      let text = m[0].replace(/,/g, '');
-      i = NUM_RE.lastIndex;
-      let rep: string | undefined;
-      // Repeating decimals: 0.\overline{3}, 0.1\overline{6}.
-      const rest = s.slice(i, i + 40);
-      const ov = /^(\.?)\s*\\overline\s*\{\s*(\d+)\s*\}/.exec(rest);
-      if (ov && (ov[1] === '.' || text.includes('.'))) {
-        rep = ov[2]!;
-        if (!text.includes('.')) text += '.';
-        i += ov[0].length;
-      } else {
-        SCI_RE.lastIndex = i;
-        const e = SCI_RE.exec(s);
-        if (e) {
-          text += 'e' + e[1];
-          i = SCI_RE.lastIndex;
-        }
-      }
-      if (text.startsWith('.')) text = '0' + text;
-      push({ t: 'num', s: text, rep, sp });
+      const n = scanNumber(s, i);
+      i = n.end;
+      push({ t: 'num', s: n.text, rep: n.rep, sp });
       continue;
     }
     if (/[a-zA-Z]/.test(c)) {
@@ -255,11 +264,60 @@ function identifier(name: string, s: string, i: number, push: (t: Tok) => void):
   return i;
 }
 
+/** \text, \operatorname, \mathbb, \begin, \end: a command whose braced argument (at j) decides the token. */
+function argumentCommand(name: string, s: string, j: number, push: (t: Tok) => void, out: Tok[], depth: number, clearSp: () => void): number {
+  j = skipSpaces(s, j);
+  if (s[j] !== '{') {
+    if (name === 'text') return j; // "\text" with no argument: ignore
+    throw new ParseError(`\\${name} without argument`);
+  }
+  const [content, end] = readBraced(s, j);
+  j = end;
+  if (name === 'begin' || name === 'end') {
+    const env = content.trim();
+    if (name === 'begin' && env === 'array') {
+      // Skip the column specification: \begin{array}{cc}.
+      const k = skipSpaces(s, j);
+      if (s[k] === '{') j = readBraced(s, k)[1];
+    }
+    push({ t: 'cmd', s: name, env, sp: false });
+    return j;
+  }
+  if (name === 'mathbb') {
+    push(content.trim() === 'R' ? { t: 'cmd', s: 'reals', sp: false } : { t: 'word', s: content.trim(), sp: false });
+    return j;
+  }
+  if (name === 'operatorname') {
+    const fn = FUNCTIONS[content.trim()];
+    push(fn ? { t: 'fn', s: fn, sp: false } : { t: 'word', s: content.trim(), sp: false });
+    return j;
+  }
+  const trimmed = content.trim();
+  if (trimmed === '') return j;
+  const lower = trimmed.toLowerCase();
+  if (SEPARATOR_WORDS.has(lower) || lower === ',') {
+    push({ t: 'op', s: ',', sp: false });
+    return j;
+  }
+  if (trimmed === 'e' || trimmed === 'i') {
+    push({ t: 'id', s: trimmed, sp: false });
+    return j;
+  }
+  if (isMathText(content)) {
+    // \text{13}, \mathrm{5\,cm}: the content is mathematics again.
+    clearSp();
+    tokenize(content, out, depth + 1);
+    return j;
+  }
+  push({ t: 'text', s: trimmed, sp: false });
+  return j;
+}
+
 function command(s: string, i: number, push: (t: Tok) => void, out: Tok[], depth: number, clearSp: () => void): number {
   const m = /^\\([a-zA-Z]+|.)/.exec(s.slice(i, i + 40));
   if (!m) throw new ParseError('dangling backslash');
   const name = m[1]!;
-  let j = i + m[0].length;
+  const j = i + m[0].length;
   if (name === '{' || name === '}') {
     push({ t: 'op', s: '\\' + name, sp: false });
     return j;
@@ -273,51 +331,7 @@ function command(s: string, i: number, push: (t: Tok) => void, out: Tok[], depth
     return j;
   }
   if (name === 'text' || name === 'operatorname' || name === 'mathbb' || name === 'begin' || name === 'end') {
-    j = skipSpaces(s, j);
-    if (s[j] !== '{') {
-      if (name === 'text') return j; // "\text" with no argument: ignore
-      throw new ParseError(`\\${name} without argument`);
-    }
-    const [content, end] = readBraced(s, j);
-    j = end;
-    if (name === 'begin' || name === 'end') {
-      const env = content.trim();
-      if (name === 'begin' && env === 'array') {
-        // Skip the column specification: \begin{array}{cc}.
-        const k = skipSpaces(s, j);
-        if (s[k] === '{') j = readBraced(s, k)[1];
-      }
-      push({ t: 'cmd', s: name, env, sp: false });
-      return j;
-    }
-    if (name === 'mathbb') {
-      push(content.trim() === 'R' ? { t: 'cmd', s: 'reals', sp: false } : { t: 'word', s: content.trim(), sp: false });
-      return j;
-    }
-    if (name === 'operatorname') {
-      const fn = FUNCTIONS[content.trim()];
-      push(fn ? { t: 'fn', s: fn, sp: false } : { t: 'word', s: content.trim(), sp: false });
-      return j;
-    }
-    const trimmed = content.trim();
-    if (trimmed === '') return j;
-    const lower = trimmed.toLowerCase();
-    if (SEPARATOR_WORDS.has(lower) || lower === ',') {
-      push({ t: 'op', s: ',', sp: false });
-      return j;
-    }
-    if (trimmed === 'e' || trimmed === 'i') {
-      push({ t: 'id', s: trimmed, sp: false });
-      return j;
-    }
-    if (isMathText(content)) {
-      // \text{13}, \mathrm{5\,cm}: the content is mathematics again.
-      clearSp();
-      tokenize(content, out, depth + 1);
-      return j;
-    }
-    push({ t: 'text', s: trimmed, sp: false });
-    return j;
+    return argumentCommand(name, s, j, push, out, depth, clearSp);
   }
   if (FUNCTIONS[name]) {
     push({ t: 'fn', s: FUNCTIONS[name]!, sp: false });

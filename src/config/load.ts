@@ -16,13 +16,13 @@ export function readConfigFile(file: string, seen: Set<string> = new Set()): Rec
   try {
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
-    throw new Error(`config ${file}: cannot read (${(e as Error).message})`);
+    throw new Error(`config ${file}: cannot read (${(e as Error).message})`, { cause: e });
   }
   let raw: unknown;
   try {
     raw = abs.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
   } catch (e) {
-    throw new Error(`config ${file}: not valid ${abs.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+    throw new Error(`config ${file}: not valid ${abs.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`, { cause: e });
   }
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`config ${file}: top level must be a mapping`);

@@ -34,7 +34,7 @@ export function readAnswerRecords(file: string): AnswerRecord[] {
       try {
         r = JSON.parse(line) as Record<string, unknown>;
       } catch (e) {
-        throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
+        throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`, { cause: e });
       }
       if (typeof r.problemId !== 'string' || typeof r.text !== 'string' || typeof r.length !== 'number' || typeof r.correct !== 'boolean') {
         throw new Error(`${file}:${i + 1}: expected an eval sample {problemId, text, length, correct} (laconic eval --samples-out)`);

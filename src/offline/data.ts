@@ -133,7 +133,7 @@ function readText(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read offline data ${file}: ${(e as Error).message}`);
+    throw new Error(`cannot read offline data ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
 

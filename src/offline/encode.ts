@@ -59,12 +59,12 @@ export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion:
   try {
     p = encodePrompt(tokenizer, prompt);
   } catch (e) {
-    throw new Error(`${where}: field "prompt": ${(e as Error).message}`);
+    throw new Error(`${where}: field "prompt": ${(e as Error).message}`, { cause: e });
   }
   try {
     c = encodeCompletion(tokenizer, completion);
   } catch (e) {
-    throw new Error(`${where}: completion: ${(e as Error).message}`);
+    throw new Error(`${where}: completion: ${(e as Error).message}`, { cause: e });
   }
   if (opts.appendEos ?? true) c.push(tokenizer.eos);
   if (c.length === 0) throw new Error(`${where}: the completion encodes to no tokens`);

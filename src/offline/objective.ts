@@ -63,7 +63,7 @@ export function resolvePreferenceParams(params: Record<string, unknown>): Resolv
   }
   const specs = resolveLossSpecs(r.data.losses, `objective "${PREFERENCE_OBJECTIVE}" losses`);
   if (r.data.mode === 'unpaired') for (const s of specs) getUnpairedLoss(s.name);
-  const withBeta = specs.find((s) => s.def.rewardBeta);
+  const withBeta = specs.find((s) => s.def.rewardBeta !== undefined);
   const rewardBeta = r.data.reward_beta ?? (withBeta ? withBeta.def.rewardBeta!(withBeta.params) : 0.1);
   const out: Resolved = { specs, mode: r.data.mode, rewardBeta, counts: r.data.counts };
   cache.set(params, out);

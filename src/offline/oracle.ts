@@ -143,7 +143,7 @@ export async function loadOracle(spec: OracleSpec = {}, baseDir = process.cwd(),
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`${where}.name: cannot load oracle module ${file}: ${(e as Error).message}`);
+    throw new Error(`${where}.name: cannot load oracle module ${file}: ${(e as Error).message}`, { cause: e });
   }
   const fn = (typeof mod.default === 'function' ? mod.default : mod.preference) as PreferenceOracle | undefined;
   if (typeof fn !== 'function') throw new Error(`${where}.name: ${file} exports neither a default function nor "preference"`);

@@ -184,16 +184,7 @@ export async function makePairs(
   const chunk = Math.max(1, opts.batchSize ?? 16);
   const C = policy.config.contextLength;
 
-  const encoded = problems.map((p) => {
-    let ids: number[];
-    try {
-      ids = encodePrompt(tok, p.prompt);
-    } catch (e) {
-      throw new Error(`makePairs: problem ${p.id}: ${(e as Error).message}`);
-    }
-    if (ids.length >= C) throw new Error(`makePairs: problem ${p.id}: the prompt is ${ids.length} tokens, no room left in the ${C}-token context`);
-    return ids;
-  });
+  const encoded = encodeProblems(tok, problems, C);
 
   interface Done {
     start: number;
@@ -201,7 +192,7 @@ export async function makePairs(
     verdicts: Promise<Array<{ correct: boolean; verdict: string }>>;
   }
   const pairs: PreferencePair[] = [];
-  const stats = { problems: problems.length, pairs: 0, no_correct: 0, all_correct: 0, correct: 0, answers: 0, lengthSum: 0, chosenSum: 0, rejectedSum: 0, truncated: 0 };
+  const stats: PairTally = { problems: problems.length, pairs: 0, no_correct: 0, all_correct: 0, correct: 0, answers: 0, lengthSum: 0, chosenSum: 0, rejectedSum: 0, truncated: 0 };
 
   const consume = async (d: Done) => {
     const verdicts = await d.verdicts;
@@ -215,13 +206,7 @@ export async function makePairs(
         const cut = s.finishReason === 'length' && !opts.scoreTruncated;
         cands.push({ text: s.text, length: s.length, correct: v.correct && !cut, finishReason: s.finishReason, verdict: cut ? 'truncated' : v.verdict });
       }
-      const nCorrect = cands.filter((c) => c.correct).length;
-      stats.correct += nCorrect;
-      stats.answers += G;
-      stats.lengthSum += cands.reduce((a, c) => a + c.length, 0);
-      stats.truncated += cands.filter((c) => c.finishReason === 'length').length;
-      if (nCorrect === 0) stats.no_correct++;
-      if (nCorrect === G) stats.all_correct++;
+      const nCorrect = tally(stats, cands);
       const pick = strategy(cands, opts.rng, p.prompt);
       if (!pick) continue;
       const c = cands[pick.chosen]!;
@@ -230,26 +215,7 @@ export async function makePairs(
       const wins = winRates(cands, oracle, { prompt: p.prompt });
       stats.chosenSum += c.length;
       stats.rejectedSum += r.length;
-      pairs.push({
-        prompt: p.prompt,
-        chosen: c.text,
-        rejected: r.text,
-        id: p.id,
-        meta: {
-          chosen_length: c.length,
-          rejected_length: r.length,
-          chosen_correct: c.correct,
-          rejected_correct: r.correct,
-          chosen_finish: c.finishReason,
-          rejected_finish: r.finishReason,
-          chosen_verdict: c.verdict ?? null,
-          rejected_verdict: r.verdict ?? null,
-          chosen_win_rate: wins[pick.chosen]!,
-          rejected_win_rate: wins[pick.rejected]!,
-          n_correct: nCorrect,
-          samples: G,
-        },
-      });
+      pairs.push(pairOf(p, c, r, wins[pick.chosen]!, wins[pick.rejected]!, nCorrect, G));
     }
     opts.onProgress?.(Math.min(d.start + n, problems.length), problems.length);
   };
@@ -279,18 +245,83 @@ export async function makePairs(
   }
   if (pending) await consume(pending);
   stats.pairs = pairs.length;
+  return { pairs, stats: finalStats(stats, pairs.length) };
+}
+
+/** Running sums over every sampled answer; finalStats turns them into MakePairsStats. */
+interface PairTally {
+  problems: number;
+  pairs: number;
+  no_correct: number;
+  all_correct: number;
+  correct: number;
+  answers: number;
+  lengthSum: number;
+  chosenSum: number;
+  rejectedSum: number;
+  truncated: number;
+}
+
+/** Prompt ids as the trainer encodes them; a prompt that leaves no room in the context is an error naming the problem. */
+function encodeProblems(tok: Tokenizer, problems: readonly Problem[], C: number): number[][] {
+  return problems.map((p) => {
+    let ids: number[];
+    try {
+      ids = encodePrompt(tok, p.prompt);
+    } catch (e) {
+      throw new Error(`makePairs: problem ${p.id}: ${(e as Error).message}`, { cause: e });
+    }
+    if (ids.length >= C) throw new Error(`makePairs: problem ${p.id}: the prompt is ${ids.length} tokens, no room left in the ${C}-token context`);
+    return ids;
+  });
+}
+
+/** Add one problem's candidates to the tally; returns how many are correct. */
+function tally(stats: PairTally, cands: readonly Candidate[]): number {
+  const G = cands.length;
+  const nCorrect = cands.filter((c) => c.correct).length;
+  stats.correct += nCorrect;
+  stats.answers += G;
+  stats.lengthSum += cands.reduce((a, c) => a + c.length, 0);
+  stats.truncated += cands.filter((c) => c.finishReason === 'length').length;
+  if (nCorrect === 0) stats.no_correct++;
+  if (nCorrect === G) stats.all_correct++;
+  return nCorrect;
+}
+
+function pairOf(p: Problem, c: Candidate, r: Candidate, chosenWin: number, rejectedWin: number, nCorrect: number, G: number): PreferencePair {
   return {
-    pairs,
-    stats: {
-      problems: stats.problems,
-      pairs: stats.pairs,
-      no_correct: stats.no_correct,
-      all_correct: stats.all_correct,
-      accuracy: stats.answers ? stats.correct / stats.answers : 0,
-      length_mean: stats.answers ? stats.lengthSum / stats.answers : 0,
-      chosen_length_mean: pairs.length ? stats.chosenSum / pairs.length : 0,
-      rejected_length_mean: pairs.length ? stats.rejectedSum / pairs.length : 0,
-      truncation_rate: stats.answers ? stats.truncated / stats.answers : 0,
+    prompt: p.prompt,
+    chosen: c.text,
+    rejected: r.text,
+    id: p.id,
+    meta: {
+      chosen_length: c.length,
+      rejected_length: r.length,
+      chosen_correct: c.correct,
+      rejected_correct: r.correct,
+      chosen_finish: c.finishReason,
+      rejected_finish: r.finishReason,
+      chosen_verdict: c.verdict ?? null,
+      rejected_verdict: r.verdict ?? null,
+      chosen_win_rate: chosenWin,
+      rejected_win_rate: rejectedWin,
+      n_correct: nCorrect,
+      samples: G,
     },
+  };
+}
+
+function finalStats(stats: PairTally, nPairs: number): MakePairsStats {
+  return {
+    problems: stats.problems,
+    pairs: stats.pairs,
+    no_correct: stats.no_correct,
+    all_correct: stats.all_correct,
+    accuracy: stats.answers ? stats.correct / stats.answers : 0,
+    length_mean: stats.answers ? stats.lengthSum / stats.answers : 0,
+    chosen_length_mean: nPairs ? stats.chosenSum / nPairs : 0,
+    rejected_length_mean: nPairs ? stats.rejectedSum / nPairs : 0,
+    truncation_rate: stats.answers ? stats.truncated / stats.answers : 0,
   };
 }

@@ -161,7 +161,7 @@ export function readRefCacheFile(file: string, key: string, lengths: readonly nu
   if (MAGIC.length + 4 + hlen > buf.length) return { reason: 'truncated header' };
   let header: { key?: string; count?: number; lengths?: number[] };
   try {
-    header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + hlen).toString('utf8'));
+    header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + hlen).toString('utf8')) as typeof header;
   } catch {
     return { reason: 'corrupt header' };
   }

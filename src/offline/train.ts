@@ -7,11 +7,12 @@ import { mean, MetricsLog, Progress } from '../trainer/metrics.js';
 import { PolicyRuntime, resolveCheckpointPath, type RuntimeConfig } from '../trainer/runtime.js';
 import type { Problem } from '../types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
-import { Rng, type RngState } from '../util/rng.js';
+import { Rng } from '../util/rng.js';
 import { withRunFolder } from '../util/runFolder.js';
 import { resumeHint, stopRequested } from '../util/signals.js';
 import { VerifierPool } from '../../verifiers/pool.js';
 import type { DpoConfig } from './config.js';
+import type { DpoOptions, DpoResult, DpoState } from './dpoTypes.js';
 import { readOfflineData, writePreferenceFile, type OfflineData } from './data.js';
 import { completionMask, encodePairs, encodeUnpaired, mismatchedSequences, sum, type EncodedSeq } from './encode.js';
 import { getUnpairedLoss, resolveLossSpecs, updateRunningMean, type ResolvedLossSpec } from './losses/index.js';
@@ -45,49 +46,7 @@ export { evaluatePreferences, type PreferenceEval } from './prefeval.js';
  * so a resumed run takes exactly the steps the uninterrupted run would have taken.
  */
 
-export interface DpoOptions {
-  /** Run folder (default: cfg.out). */
-  outDir?: string;
-  /** Resume from outDir/checkpoints/latest when it exists (default true). */
-  resume?: boolean;
-  /** Stop after this many optimizer steps in this process, without saving (tests simulate a crash). */
-  stopAfter?: number;
-  onStep?: (row: Record<string, number>) => void;
-  quiet?: boolean;
-  /** Directory of the config file: relative paths in it resolve from here first. */
-  configDir?: string;
-  /** Verifier for self-made pairs and evaluation (default: a VerifierPool from cfg.verifier). */
-  verifier?: PairVerifier;
-  /** Start over in a folder that holds another run or files laconic did not write (src/util/runFolder.ts). */
-  force?: boolean;
-}
-
-export interface DpoResult {
-  outDir: string;
-  steps: number;
-  iterations: number;
-  metrics: Array<Record<string, number>>;
-  finished: boolean;
-}
-
-/** Everything besides weights and optimizer that a resumed run needs. */
-export interface DpoState {
-  step: number;
-  iteration: number;
-  /** 'pairs': this iteration's data is not ready yet; 'train': train on state.dataFile. */
-  phase: 'pairs' | 'train';
-  epoch: number;
-  pos: number;
-  order: number[];
-  rng: RngState;
-  dataFile: string | null;
-  refCheckpoint: string | null;
-  /** The round's reference as a log-linear mixture of checkpoints (iterative algorithms); overrides refCheckpoint. */
-  refMix?: ReferenceTermCheckpoint[] | null;
-  /** bco_pair running δ: mean of the batch-mean rewards so far and their count. */
-  bco?: { mean: number; count: number };
-  heldout: { file: string; refCheckpoint: string } | null;
-}
+export type { DpoOptions, DpoResult, DpoState } from './dpoTypes.js';
 
 interface Prepared {
   kind: 'paired' | 'unpaired';
@@ -134,7 +93,7 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
   const bcoRunning = specs.find((s) => s.name === 'bco_pair' && s.params.running_delta === true) ?? null;
   const oracle = await loadOracle(cfg.oracle, opts.configDir ?? process.cwd(), 'oracle');
   const sync = cfg.train.ref_sync;
-  const withBeta = specs.find((s) => s.def.rewardBeta);
+  const withBeta = specs.find((s) => s.def.rewardBeta !== undefined);
   const rewardBeta = cfg.reward_beta ?? (withBeta ? withBeta.def.rewardBeta!(withBeta.params) : 0.1);
   const cacheDir = cfg.ref_cache_dir ? path.resolve(cfg.ref_cache_dir) : defaultRefCacheDir();
 
@@ -167,7 +126,7 @@ async function runDpoLocked(cfg: DpoConfig, opts: DpoOptions): Promise<DpoResult
     let skipped: number;
     let truncated: number;
     let klSource: Array<{ prompt: string; completion: string }>;
-    let refHit = false;
+    let refHit: boolean;
     if (data.kind === 'paired') {
       const enc = encodePairs(tok, data.pairs, encoding, dataFile);
       ({ skipped, truncated } = enc);

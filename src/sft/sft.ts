@@ -91,6 +91,31 @@ export async function runSft(cfg: SftConfig, opts: SftOptions): Promise<{ steps:
   return withRunFolder(opts.outDir, { kind: 'sft', config: cfg, resume: opts.resume, force: opts.force }, () => runSftLocked(cfg, opts));
 }
 
+/** The data file's pairs or the built-in synthetic ones, plus drills, encoded with their loss masks. */
+function sftExamples(cfg: SftConfig, configDir: string | undefined, tok: PolicyRuntime['tokenizer'], contextLength: number): Example[] {
+  const pairs = cfg.data.file
+    ? readSftFile(path.resolve(configDir ?? '.', cfg.data.file))
+    : cfg.data.variant === 'tradeoff'
+      ? makeTradeoffSftPairs({ seed: cfg.seed, count: cfg.data.count, split: 'train', ...(cfg.data.levels ? { levels: cfg.data.levels } : {}) })
+      : makeSftPairs({ seed: cfg.seed, count: cfg.data.count, split: 'train', ...(cfg.data.mix ? { mix: cfg.data.mix } : {}), ...(cfg.data.levels ? { levels: cfg.data.levels } : {}) } as never);
+  const drills = makeDrillPairs({ seed: cfg.seed, count: cfg.data.drill_count, facts: cfg.data.drill_facts });
+  return [...pairs, ...drills].map((p, i): Example => {
+    const prompt = encodePrompt(tok, p.prompt);
+    const completion = [...encodeCompletion(tok, p.completion), tok.eos];
+    const tokens = [...prompt, ...completion];
+    if (tokens.length > contextLength) {
+      throw new Error(`sft data example ${i + 1}: ${tokens.length} tokens exceed the model context of ${contextLength}`);
+    }
+    const chars = 'lossChars' in p ? p.lossChars : null;
+    if (chars) {
+      // Drill masks are per character: they need a tokenizer with one token per character.
+      if (completion.length - 1 !== chars.length) throw new Error(`sft drill example ${i + 1}: data.drill_count needs a character tokenizer`);
+      return { tokens, lossMask: [...prompt.map(() => 0), ...chars, 0] };
+    }
+    return { tokens, lossMask: tokens.map((_, t) => (t >= prompt.length ? 1 : 0)) };
+  });
+}
+
 async function runSftLocked(cfg: SftConfig, opts: SftOptions): Promise<{ steps: number; metrics: Array<Record<string, number>> }> {
   if (cfg.data.drill_count > 0 && cfg.data.file) throw new Error('data.drill_count: drills go with the built-in synthetic data, not with data.file');
   const outDir = path.resolve(opts.outDir);
@@ -105,28 +130,7 @@ async function runSftLocked(cfg: SftConfig, opts: SftOptions): Promise<{ steps: 
   };
   say(`laconic sft: backend ${runtime.backend}; policy ${runtime.describe()}`);
 
-  const pairs = cfg.data.file
-    ? readSftFile(path.resolve(opts.configDir ?? '.', cfg.data.file))
-    : cfg.data.variant === 'tradeoff'
-      ? makeTradeoffSftPairs({ seed: cfg.seed, count: cfg.data.count, split: 'train', ...(cfg.data.levels ? { levels: cfg.data.levels } : {}) })
-      : makeSftPairs({ seed: cfg.seed, count: cfg.data.count, split: 'train', ...(cfg.data.mix ? { mix: cfg.data.mix } : {}), ...(cfg.data.levels ? { levels: cfg.data.levels } : {}) } as never);
-  const drills = makeDrillPairs({ seed: cfg.seed, count: cfg.data.drill_count, facts: cfg.data.drill_facts });
-  const tok = runtime.tokenizer;
-  const examples: Example[] = [...pairs, ...drills].map((p, i) => {
-    const prompt = encodePrompt(tok, p.prompt);
-    const completion = [...encodeCompletion(tok, p.completion), tok.eos];
-    const tokens = [...prompt, ...completion];
-    if (tokens.length > runtime.contextLength) {
-      throw new Error(`sft data example ${i + 1}: ${tokens.length} tokens exceed the model context of ${runtime.contextLength}`);
-    }
-    const chars = 'lossChars' in p ? p.lossChars : null;
-    if (chars) {
-      // Drill masks are per character: they need a tokenizer with one token per character.
-      if (completion.length - 1 !== chars.length) throw new Error(`sft drill example ${i + 1}: data.drill_count needs a character tokenizer`);
-      return { tokens, lossMask: [...prompt.map(() => 0), ...chars, 0] };
-    }
-    return { tokens, lossMask: tokens.map((_, t) => (t >= prompt.length ? 1 : 0)) };
-  });
+  const examples = sftExamples(cfg, opts.configDir, runtime.tokenizer, runtime.contextLength);
 
   const log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
   let state: SftState;

@@ -42,8 +42,10 @@ export interface RunJobResult {
   finished_at: string;
   /** metrics.jsonl exactly as the trainer wrote it. */
   metrics_jsonl: string;
-  eval: unknown | null;
-  resolved_config: unknown | null;
+  /** null when the run wrote none. */
+  eval: unknown;
+  /** null when the run wrote none. */
+  resolved_config: unknown;
   stderr_tail: string;
 }
 

@@ -72,7 +72,7 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
     ]);
   } catch (e) {
     const reason = (lastError as Error | null)?.message ?? (e as Error).message;
-    throw new Error(`cannot reach Redis at ${displayUrl(url)}: ${reason}`);
+    throw new Error(`cannot reach Redis at ${displayUrl(url)}: ${reason}`, { cause: e });
   } finally {
     clearTimeout(timer);
     client.disconnect();

@@ -83,9 +83,110 @@ function asProgress(p: unknown): RunJobProgress | null {
   return p && typeof p === 'object' && typeof (p as RunJobProgress).worker === 'string' ? (p as RunJobProgress) : null;
 }
 
+type RedisCall = <T>(p: Promise<T>) => Promise<T>;
+
+/** Queue each pending run, keeping a job already on the queue with the same config (a rerun collects it). */
+async function enqueueRuns(
+  queue: Queue<RunJobData, RunJobResult>,
+  redis: RedisCall,
+  sid: string,
+  pending: readonly PreparedRun[],
+  outstanding: Map<string, PreparedRun>,
+): Promise<void> {
+  for (const run of pending) {
+    const id = jobId(sid, run.name);
+    const config = fs.readFileSync(run.configPath, 'utf8');
+    const existing = await redis(queue.getJob(id));
+    if (existing) {
+      const state = await redis(existing.getState());
+      const same = existing.data?.config === config;
+      if (state === 'active' && !same) {
+        throw new Error(`run "${run.name}" is being trained by a worker with a different config (job ${id}); wait for it or use another --out`);
+      }
+      // A finished job of an older attempt, or a queued one with a stale config, is replaced.
+      if (!same || state === 'failed' || state === 'unknown') await redis(existing.remove());
+      else {
+        outstanding.set(id, run);
+        continue;
+      }
+    }
+    await redis(
+      queue.add(
+        'train',
+        { v: PROTOCOL_VERSION, sweep: sid, run: run.name, config, steps: run.steps, checkpoint_in_package: checkpointInPackage(config) },
+        { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false },
+      ),
+    );
+    outstanding.set(id, run);
+  }
+}
+
+/** What runOnQueue's polling loop shares with pollJob. */
+interface QueuePoll {
+  queue: Queue<RunJobData, RunJobResult>;
+  redis: RedisCall;
+  sid: string;
+  outstanding: Map<string, PreparedRun>;
+  running: Set<string>;
+  attemptsSeen: Map<string, number>;
+  cb: RunCallbacks;
+  opts: QueueRunOptions;
+}
+
+/** Look at one outstanding job and report what changed; returns when it was seen training (null when it was not). */
+async function pollJob(q: QueuePoll, id: string, run: PreparedRun): Promise<number | null> {
+  const job = (await q.redis(q.queue.getJob(id))) as Job<RunJobData, RunJobResult> | undefined;
+  if (!job) {
+    // Removed behind our back (queue obliterated): put it back.
+    const config = fs.readFileSync(run.configPath, 'utf8');
+    await q.redis(q.queue.add('train', { v: PROTOCOL_VERSION, sweep: q.sid, run: run.name, config, steps: run.steps, checkpoint_in_package: checkpointInPackage(config) }, { jobId: id, attempts: 1 }));
+    return null;
+  }
+  const state = await q.redis(job.getState());
+  let seenActive: number | null = null;
+  const progress = asProgress(job.progress);
+  const attempts = Math.max(1, job.attemptsStarted ?? job.attemptsMade ?? 1);
+  if (state === 'completed') {
+    const result = job.returnvalue;
+    if (!result || result.v !== PROTOCOL_VERSION) {
+      q.cb.onFinish(run.name, writeJobFailure(run, `worker returned a result this sweep cannot read (protocol ${result?.v ?? 'none'}, expected ${PROTOCOL_VERSION})`, progress, attempts));
+    } else {
+      q.cb.onFinish(run.name, writeJobResult(run, result, attempts));
+    }
+    q.outstanding.delete(id);
+    q.running.delete(id);
+    await q.redis(job.remove()).catch(() => {});
+  } else if (state === 'failed') {
+    q.cb.onFinish(run.name, writeJobFailure(run, job.failedReason || 'failed', progress, attempts));
+    q.outstanding.delete(id);
+    q.running.delete(id);
+    await q.redis(job.remove()).catch(() => {});
+  } else if (state === 'active') {
+    seenActive = Date.now();
+    const seen = q.attemptsSeen.get(id);
+    q.attemptsSeen.set(id, attempts);
+    if (seen !== undefined && attempts > seen) {
+      // Started again without us seeing it wait in between: its first worker stopped answering.
+      q.opts.view?.setNote(`run ${run.name} restarted (attempt ${attempts}): its previous worker stopped answering`);
+      q.running.delete(id);
+    }
+    if (!q.running.has(id)) {
+      q.running.add(id);
+      q.cb.onStart(run.name, progress?.worker ?? 'worker');
+    }
+    if (progress) q.cb.onProgress(run.name, { step: progress.step, accuracy: progress.accuracy, length: progress.length });
+  } else if (q.running.has(id)) {
+    // Back in the queue: its worker stalled (died or lost Redis) and BullMQ will hand it to another.
+    q.running.delete(id);
+    q.opts.view?.update(run.name, { phase: 'queued', step: undefined });
+    q.opts.view?.setNote(`run ${run.name} went back to the queue (its worker stopped answering)`);
+  }
+  return seenActive;
+}
+
 export async function runOnQueue(plan: SweepPlan, outDir: string, pending: readonly PreparedRun[], cb: RunCallbacks, opts: QueueRunOptions): Promise<void> {
   await checkRedis(opts.url, (opts.connectTimeoutS ?? 3) * 1000);
-  let fatal: Error | null = null;
+  let fatal = null as Error | null; // set in a callback: keep TS from narrowing it to null
   let onFatal: (e: Error) => void = () => {};
   // Commands issued while ioredis reconnects wait in its offline queue, so a lost Redis would leave
   // any await below pending: every Redis call races this promise, which rejects when we give up.
@@ -108,32 +209,7 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
   const running = new Set<string>();
   const attemptsSeen = new Map<string, number>();
   try {
-    for (const run of pending) {
-      const id = jobId(sid, run.name);
-      const config = fs.readFileSync(run.configPath, 'utf8');
-      const existing = await redis(queue.getJob(id));
-      if (existing) {
-        const state = await redis(existing.getState());
-        const same = existing.data?.config === config;
-        if (state === 'active' && !same) {
-          throw new Error(`run "${run.name}" is being trained by a worker with a different config (job ${id}); wait for it or use another --out`);
-        }
-        // A finished job of an older attempt, or a queued one with a stale config, is replaced.
-        if (!same || state === 'failed' || state === 'unknown') await redis(existing.remove());
-        else {
-          outstanding.set(id, run);
-          continue;
-        }
-      }
-      await redis(
-        queue.add(
-          'train',
-          { v: PROTOCOL_VERSION, sweep: sid, run: run.name, config, steps: run.steps, checkpoint_in_package: checkpointInPackage(config) },
-          { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false },
-        ),
-      );
-      outstanding.set(id, run);
-    }
+    await enqueueRuns(queue, redis, sid, pending, outstanding);
 
     const pollMs = opts.pollMs ?? 500;
     let lastWorkerCheck = 0;
@@ -145,51 +221,8 @@ export async function runOnQueue(plan: SweepPlan, outDir: string, pending: reado
         return;
       }
       for (const [id, run] of [...outstanding]) {
-        const job = (await redis(queue.getJob(id))) as Job<RunJobData, RunJobResult> | undefined;
-        if (!job) {
-          // Removed behind our back (queue obliterated): put it back.
-          const config = fs.readFileSync(run.configPath, 'utf8');
-          await redis(queue.add('train', { v: PROTOCOL_VERSION, sweep: sid, run: run.name, config, steps: run.steps, checkpoint_in_package: checkpointInPackage(config) }, { jobId: id, attempts: 1 }));
-          continue;
-        }
-        const state = await redis(job.getState());
-        const progress = asProgress(job.progress);
-        const attempts = Math.max(1, job.attemptsStarted ?? job.attemptsMade ?? 1);
-        if (state === 'completed') {
-          const result = job.returnvalue;
-          if (!result || result.v !== PROTOCOL_VERSION) {
-            cb.onFinish(run.name, writeJobFailure(run, `worker returned a result this sweep cannot read (protocol ${result?.v ?? 'none'}, expected ${PROTOCOL_VERSION})`, progress, attempts));
-          } else {
-            cb.onFinish(run.name, writeJobResult(run, result, attempts));
-          }
-          outstanding.delete(id);
-          running.delete(id);
-          await redis(job.remove()).catch(() => {});
-        } else if (state === 'failed') {
-          cb.onFinish(run.name, writeJobFailure(run, job.failedReason || 'failed', progress, attempts));
-          outstanding.delete(id);
-          running.delete(id);
-          await redis(job.remove()).catch(() => {});
-        } else if (state === 'active') {
-          lastStartSeen = Date.now();
-          const seen = attemptsSeen.get(id);
-          attemptsSeen.set(id, attempts);
-          if (seen !== undefined && attempts > seen) {
-            // Started again without us seeing it wait in between: its first worker stopped answering.
-            opts.view?.setNote(`run ${run.name} restarted (attempt ${attempts}): its previous worker stopped answering`);
-            running.delete(id);
-          }
-          if (!running.has(id)) {
-            running.add(id);
-            cb.onStart(run.name, progress?.worker ?? 'worker');
-          }
-          if (progress) cb.onProgress(run.name, { step: progress.step, accuracy: progress.accuracy, length: progress.length });
-        } else if (running.has(id)) {
-          // Back in the queue: its worker stalled (died or lost Redis) and BullMQ will hand it to another.
-          running.delete(id);
-          opts.view?.update(run.name, { phase: 'queued', step: undefined });
-          opts.view?.setNote(`run ${run.name} went back to the queue (its worker stopped answering)`);
-        }
+        const seenActive = await pollJob({ queue, redis, sid, outstanding, running, attemptsSeen, cb, opts }, id, run);
+        if (seenActive !== null) lastStartSeen = seenActive;
       }
       if (Date.now() - lastWorkerCheck > 5000) {
         lastWorkerCheck = Date.now();

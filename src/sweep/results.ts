@@ -66,7 +66,7 @@ export function readRunResult(outDir: string, run: ManifestRun): RunResult {
   const info = readJsonFile<RunInfo>(path.join(dir, RUN_FILES.info));
   const failure = readJsonFile<FailureInfo>(path.join(dir, RUN_FILES.failed));
   const done = isDone(dir);
-  let metrics: Record<string, unknown>[] = [];
+  let metrics: Record<string, unknown>[];
   try {
     metrics = readMetrics(dir);
   } catch {

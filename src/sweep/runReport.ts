@@ -90,7 +90,7 @@ export async function writeRunReport(dir: string): Promise<RunReportPaths> {
   const paths = { svg: path.join(out, 'curves.svg'), png: path.join(out, 'curves.png'), html: path.join(out, 'report.html') };
   const ev = readJsonFile<Record<string, unknown>>(path.join(abs, RUN_FILES.eval));
   const done = fs.existsSync(path.join(abs, RUN_FILES.done));
-  const last = rows.at(-1)?.step;
+  const last: unknown = rows.at(-1)?.step ?? '-';
   writeFileAtomic(paths.svg, plot.svg);
   writeFileAtomic(paths.png, plot.png);
   writeFileAtomic(
@@ -100,7 +100,7 @@ export async function writeRunReport(dir: string): Promise<RunReportPaths> {
 <style>body{font-family:system-ui,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
 table{border-collapse:collapse}th,td{padding:.3rem .6rem;border-bottom:1px solid #e4e4e4;text-align:left}.meta{color:#555}</style></head><body>
 <h1>Run ${esc(name)}</h1>
-<p class="meta">${rows.length} logged step(s), last step ${last ?? '-'}; ${done ? 'finished' : 'not finished'} · ${esc(abs)} · TensorBoard: <code>tensorboard --logdir ${esc(abs)}</code></p>
+<p class="meta">${rows.length} logged step(s), last step ${String(last)}; ${done ? 'finished' : 'not finished'} · ${esc(abs)} · TensorBoard: <code>tensorboard --logdir ${esc(abs)}</code></p>
 <h2>Final evaluation</h2>
 ${evalTable(ev)}
 <h2>Training curves</h2>

@@ -66,11 +66,11 @@ export function parseMetricsJsonl(text: string, source = 'metrics.jsonl'): Recor
     const t = line.trim();
     if (!t) return;
     try {
-      const v = JSON.parse(t);
+      const v: unknown = JSON.parse(t);
       if (v && typeof v === 'object' && !Array.isArray(v)) out.push(v as Record<string, unknown>);
     } catch (e) {
       const isLast = lines.slice(i + 1).every((l) => !l.trim());
-      if (!isLast) throw new Error(`${source}:${i + 1}: not valid JSON (${(e as Error).message})`);
+      if (!isLast) throw new Error(`${source}:${i + 1}: not valid JSON (${(e as Error).message})`, { cause: e });
     }
   });
   return out;
@@ -101,7 +101,7 @@ export function lastMetrics(dir: string): Record<string, unknown> | null {
       const t = lines[i]!.trim();
       if (!t) continue;
       try {
-        const v = JSON.parse(t);
+        const v: unknown = JSON.parse(t);
         if (v && typeof v === 'object') return v as Record<string, unknown>;
       } catch {
         // A line being written, or cut by the 64 KiB window: try the one before.

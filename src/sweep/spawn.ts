@@ -101,10 +101,11 @@ export function spawnGuarded(cmd: TrainCommand, opts: SpawnOptions = {}): Guarde
     child.on('error', (e) => {
       spawnError = e;
     });
-    child.on('close', async (code, signal) => {
-      await Promise.all([closeFile(outFile), closeFile(errFile)]);
-      if (spawnError) tail.push(`\ncannot start ${process.execPath}: ${spawnError.message}\n`);
-      resolve({ code: code ?? (signal ? 128 : null), stderrTail: tail.text() });
+    child.on('close', (code, signal) => {
+      void Promise.all([closeFile(outFile), closeFile(errFile)]).then(() => {
+        if (spawnError) tail.push(`\ncannot start ${process.execPath}: ${spawnError.message}\n`);
+        resolve({ code: code ?? (signal ? 128 : null), stderrTail: tail.text() });
+      });
     });
   });
   return {

@@ -310,6 +310,89 @@ export interface PlanOptions {
   registry?: SchemeRegistry;
 }
 
+type Variant = z.output<typeof VariantSchema>;
+
+/** A run's name: the variant's name (or its settings), then the grid values; a repeated name gets -2, -3, ... */
+function runName(variant: Variant, combo: Record<string, unknown>, gridKeys: string[], used: Map<string, number>): string {
+  const variantKeys = Object.keys(variant.set);
+  const parts: string[] = [];
+  if (variant.name) parts.push(variant.name);
+  else {
+    if (variant.scheme !== undefined) parts.push(schemeLabel(variant.scheme));
+    for (const k of variantKeys) {
+      const v = variant.set[k];
+      parts.push(k === 'scheme' ? schemeLabel(v as SchemeValue) : `${shortKey(k, variantKeys)}=${formatValue(v)}`);
+    }
+  }
+  for (const k of gridKeys) {
+    const v = combo[k];
+    parts.push(k === 'scheme' ? schemeLabel(v as SchemeValue) : `${shortKey(k, gridKeys)}=${formatValue(v)}`);
+  }
+  let name = sanitize(parts.join('_')) || 'base';
+  const n = (used.get(name) ?? 0) + 1;
+  used.set(name, n);
+  if (n > 1) name = `${name}-${n}`;
+  return name;
+}
+
+/**
+ * Apply the run's scheme, given once at most (by `set`, the variant or the grid): a preset merges its config, a
+ * shaper fills the reward slot, then {weight, params} sugar. Returns the scheme's name, or null when none is given.
+ */
+function applyRunScheme(a: Applied, spec: z.output<typeof SweepSpecSchema>, variant: Variant, vi: number, combo: Record<string, unknown>, opts: PlanOptions): string | null {
+  const schemeEntries: Entry[] = [];
+  if (spec.set.scheme !== undefined) schemeEntries.push(['scheme', spec.set.scheme, 'set "scheme"']);
+  if (variant.scheme !== undefined) schemeEntries.push(['scheme', variant.scheme, `runs.${vi}.scheme`]);
+  if (variant.set.scheme !== undefined) schemeEntries.push(['scheme', variant.set.scheme, `runs.${vi}.set "scheme"`]);
+  if (combo.scheme !== undefined) schemeEntries.push(['scheme', combo.scheme, 'grid "scheme"']);
+  if (schemeEntries.length > 1) throw new Error(`field "scheme": given twice (${schemeEntries.map((e) => e[2]).join(' and ')})`);
+  if (schemeEntries.length === 0) return null;
+  const [, v, origin] = schemeEntries[0]!;
+  const sv = SchemeValueSchema.safeParse(v);
+  if (!sv.success) throw new Error(`field "scheme": a scheme is a name or {name, params, weight} (set by ${origin})`);
+  let resolved: ResolvedScheme;
+  try {
+    resolved = resolveScheme(sv.data, opts.registry, opts.dir);
+  } catch (e) {
+    throw new Error(`field "scheme": ${(e as Error).message} (set by ${origin})`, { cause: e });
+  }
+  if (resolved.preset) {
+    a.raw = deepMerge(a.raw, structuredClone(resolved.preset));
+    for (const k of Object.keys(resolved.preset)) a.origins.set(k, `${origin} (preset "${resolved.name}")`);
+  } else {
+    applyShaperScheme(a, slotOf(a.raw, spec.reward_slot), resolved.name, origin);
+  }
+  if (typeof sv.data === 'object') {
+    const slot = slotOf(a.raw, spec.reward_slot);
+    if (sv.data.weight !== undefined) applyEntry(a, slot, SUGAR_WEIGHT, sv.data.weight, origin);
+    for (const [k, pv] of Object.entries(sv.data.params ?? {})) applyEntry(a, slot, `${SUGAR_PARAMS}${k}`, pv, origin);
+  }
+  return resolved.name;
+}
+
+/** The values a run varies (for tables and plots): the variant's settings and the grid's, seed left out. */
+function runParams(variant: Variant, combo: Record<string, unknown>, gridKeys: string[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  if (variant.scheme !== undefined && typeof variant.scheme === 'object') {
+    for (const [k, v] of Object.entries(variant.scheme.params ?? {})) params[`params.${k}`] = v;
+    if (variant.scheme.weight !== undefined) params.weight = variant.scheme.weight;
+  }
+  for (const [k, v] of Object.entries(variant.set)) if (k !== 'seed' && k !== 'scheme') params[k] = v;
+  for (const k of gridKeys) {
+    if (k === 'seed') continue;
+    if (k === 'scheme') {
+      const v = combo[k] as SchemeValue;
+      if (typeof v === 'object') {
+        for (const [pk, pv] of Object.entries(v.params ?? {})) params[`params.${pk}`] = pv;
+        if (v.weight !== undefined) params.weight = v.weight;
+      }
+      continue;
+    }
+    params[k] = combo[k];
+  }
+  return params;
+}
+
 /** Expand a parsed sweep spec into validated runs. Throws a SweepSpecError listing every problem. */
 export function planSweep(rawSpec: unknown, opts: PlanOptions): SweepPlan {
   const parsed = SweepSpecSchema.safeParse(rawSpec);
@@ -343,60 +426,15 @@ export function planSweep(rawSpec: unknown, opts: PlanOptions): SweepPlan {
   if (problems.length) throw new SweepSpecError(opts.source, problems);
 
   variants.forEach((variant, vi) => {
-    const variantKeys = Object.keys(variant.set);
     combos.forEach((combo) => {
       // Name first, so any error can name the run.
-      const parts: string[] = [];
-      if (variant.name) parts.push(variant.name);
-      else {
-        if (variant.scheme !== undefined) parts.push(schemeLabel(variant.scheme));
-        for (const k of variantKeys) {
-          const v = variant.set[k];
-          parts.push(k === 'scheme' ? schemeLabel(v as SchemeValue) : `${shortKey(k, variantKeys)}=${formatValue(v)}`);
-        }
-      }
-      for (const k of gridKeys) {
-        const v = combo[k];
-        parts.push(k === 'scheme' ? schemeLabel(v as SchemeValue) : `${shortKey(k, gridKeys)}=${formatValue(v)}`);
-      }
-      let name = sanitize(parts.join('_')) || 'base';
-      const n = (used.get(name) ?? 0) + 1;
-      used.set(name, n);
-      if (n > 1) name = `${name}-${n}`;
+      const name = runName(variant, combo, gridKeys, used);
       const prefix = `run "${name}": `;
 
       const a: Applied = { raw: deepMerge({}, structuredClone(baseRaw)), origins: new Map() };
-      let schemeName: string | null = null;
+      let schemeName: string | null;
       try {
-        const schemeEntries: Entry[] = [];
-        if (spec.set.scheme !== undefined) schemeEntries.push(['scheme', spec.set.scheme, 'set "scheme"']);
-        if (variant.scheme !== undefined) schemeEntries.push(['scheme', variant.scheme, `runs.${vi}.scheme`]);
-        if (variant.set.scheme !== undefined) schemeEntries.push(['scheme', variant.set.scheme, `runs.${vi}.set "scheme"`]);
-        if (combo.scheme !== undefined) schemeEntries.push(['scheme', combo.scheme, 'grid "scheme"']);
-        if (schemeEntries.length > 1) throw new Error(`field "scheme": given twice (${schemeEntries.map((e) => e[2]).join(' and ')})`);
-        if (schemeEntries.length === 1) {
-          const [, v, origin] = schemeEntries[0]!;
-          const sv = SchemeValueSchema.safeParse(v);
-          if (!sv.success) throw new Error(`field "scheme": a scheme is a name or {name, params, weight} (set by ${origin})`);
-          let resolved: ResolvedScheme;
-          try {
-            resolved = resolveScheme(sv.data, opts.registry, opts.dir);
-          } catch (e) {
-            throw new Error(`field "scheme": ${(e as Error).message} (set by ${origin})`);
-          }
-          schemeName = resolved.name;
-          if (resolved.preset) {
-            a.raw = deepMerge(a.raw, structuredClone(resolved.preset));
-            for (const k of Object.keys(resolved.preset)) a.origins.set(k, `${origin} (preset "${resolved.name}")`);
-          } else {
-            applyShaperScheme(a, slotOf(a.raw, spec.reward_slot), resolved.name, origin);
-          }
-          if (typeof sv.data === 'object') {
-            const slot = slotOf(a.raw, spec.reward_slot);
-            if (sv.data.weight !== undefined) applyEntry(a, slot, SUGAR_WEIGHT, sv.data.weight, origin);
-            for (const [k, pv] of Object.entries(sv.data.params ?? {})) applyEntry(a, slot, `${SUGAR_PARAMS}${k}`, pv, origin);
-          }
-        }
+        schemeName = applyRunScheme(a, spec, variant, vi, combo, opts);
         for (const [k, v] of Object.entries(spec.set)) if (k !== 'scheme') applyEntry(a, slotOf(a.raw, spec.reward_slot), k, v, `set "${k}"`);
         const slot = slotOf(a.raw, spec.reward_slot);
         for (const [k, v] of Object.entries(variant.set)) if (k !== 'scheme') applyEntry(a, slot, k, v, `runs.${vi}.set "${k}"`);
@@ -421,24 +459,7 @@ export function planSweep(rawSpec: unknown, opts: PlanOptions): SweepPlan {
       }
       absolutizePaths(config, baseDir);
       const slot = slotOf(a.raw, spec.reward_slot);
-      const params: Record<string, unknown> = {};
-      if (variant.scheme !== undefined && typeof variant.scheme === 'object') {
-        for (const [k, v] of Object.entries(variant.scheme.params ?? {})) params[`params.${k}`] = v;
-        if (variant.scheme.weight !== undefined) params.weight = variant.scheme.weight;
-      }
-      for (const [k, v] of Object.entries(variant.set)) if (k !== 'seed' && k !== 'scheme') params[k] = v;
-      for (const k of gridKeys) {
-        if (k === 'seed') continue;
-        if (k === 'scheme') {
-          const v = combo[k] as SchemeValue;
-          if (typeof v === 'object') {
-            for (const [pk, pv] of Object.entries(v.params ?? {})) params[`params.${pk}`] = pv;
-            if (v.weight !== undefined) params.weight = v.weight;
-          }
-          continue;
-        }
-        params[k] = combo[k];
-      }
+      const params = runParams(variant, combo, gridKeys);
       runs.push({
         name,
         index: runs.length,

@@ -66,34 +66,29 @@ export function collectArtefacts(dir: string, run: string, worker: string, wall:
   };
 }
 
-/** Run a worker until `signal` aborts, it has been idle for idleExitS, or Redis is lost for good (rejects). */
-export async function runWorker(opts: WorkerOptions): Promise<{ completed: number; failed: number }> {
-  const log = opts.log ?? ((l: string) => console.error(l));
-  const name = workerName();
-  await checkRedis(opts.url, (opts.connectTimeoutS ?? 3) * 1000);
-  const workDir = path.resolve(opts.workDir ?? path.join(os.tmpdir(), `laconic-worker-${process.pid}`));
-  fs.mkdirSync(workDir, { recursive: true });
-  const command = opts.command ?? defaultTrainCommand;
-  let fatal: Error | null = null;
-  let wake: () => void = () => {};
-  const connection = bullConnection(opts.url, {
-    reconnectS: opts.reconnectS,
-    onFatal: (e) => {
-      fatal = e;
-      wake();
-    },
-  });
-  const live = new Map<string, GuardedProcess>();
-  let shuttingDown = false;
-  let active = 0;
-  let lastBusy = Date.now();
-  let completed = 0;
-  let failed = 0;
+/** What runWorker shares with its job processor: the children running, the shutdown flag and the counts. */
+interface WorkerState {
+  live: Map<string, GuardedProcess>;
+  shuttingDown: boolean;
+  active: number;
+  lastBusy: number;
+  completed: number;
+  failed: number;
+}
 
-  const processor = async (job: Job<RunJobData, RunJobResult>, token?: string): Promise<RunJobResult> => {
+/** BullMQ's processor for one job: train the run in a fresh folder under workDir, return its artefacts. */
+function jobProcessor(
+  st: WorkerState,
+  opts: WorkerOptions,
+  name: string,
+  workDir: string,
+  command: TrainCommandFactory,
+  log: (l: string) => void,
+): (job: Job<RunJobData, RunJobResult>, token?: string) => Promise<RunJobResult> {
+  return async (job, token) => {
     const data = job.data;
     if (data.v !== PROTOCOL_VERSION) throw new Error(`job ${job.id}: protocol ${data.v}, this worker speaks ${PROTOCOL_VERSION} (update laconic on one side)`);
-    active++;
+    st.active++;
     // <work dir>/<sweep>/<run>: the run folder is named like the sweep's own, as the trainer sees it.
     const dir = path.join(workDir, safeName(data.sweep), safeName(data.run));
     try {
@@ -122,13 +117,13 @@ export async function runWorker(opts: WorkerOptions): Promise<{ completed: numbe
           worker: name,
           attempts: job.attemptsStarted ?? 1,
           onSpawn: (p) => {
-            live.set(String(job.id), p);
-            p.done.then((d) => (stderrTail = d.stderrTail));
+            st.live.set(String(job.id), p);
+            void p.done.then((d) => (stderrTail = d.stderrTail));
           },
         },
       );
-      live.delete(String(job.id));
-      if (shuttingDown) {
+      st.live.delete(String(job.id));
+      if (st.shuttingDown) {
         // Interrupted by our own shutdown, not a failure of the run: hand it back to the queue.
         log(`${name}: returning ${data.run} to the queue`);
         await job.moveToWait(token);
@@ -137,19 +132,40 @@ export async function runWorker(opts: WorkerOptions): Promise<{ completed: numbe
       if (info.status !== 'done') {
         const f = readJsonFile<{ error: string; exit_code: number | null; stderr_tail: string }>(path.join(dir, RUN_FILES.failed));
         await job.updateProgress({ ...progress, failure: f ?? { error: info.error ?? 'failed', exit_code: info.exit_code, stderr_tail: stderrTail } });
-        failed++;
+        st.failed++;
         log(`${name}: FAILED ${data.run}: ${info.error}`);
         throw new Error(info.error ?? 'training failed');
       }
-      completed++;
+      st.completed++;
       log(`${name}: done ${data.run} in ${info.wall_s?.toFixed(1)} s`);
       return collectArtefacts(dir, data.run, name, info.wall_s ?? 0, startedAt, stderrTail);
     } finally {
-      active--;
-      lastBusy = Date.now();
-      if (!opts.keepRuns && !shuttingDown) fs.rmSync(dir, { recursive: true, force: true });
+      st.active--;
+      st.lastBusy = Date.now();
+      if (!opts.keepRuns && !st.shuttingDown) fs.rmSync(dir, { recursive: true, force: true });
     }
   };
+}
+
+/** Run a worker until `signal` aborts, it has been idle for idleExitS, or Redis is lost for good (rejects). */
+export async function runWorker(opts: WorkerOptions): Promise<{ completed: number; failed: number }> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const name = workerName();
+  await checkRedis(opts.url, (opts.connectTimeoutS ?? 3) * 1000);
+  const workDir = path.resolve(opts.workDir ?? path.join(os.tmpdir(), `laconic-worker-${process.pid}`));
+  fs.mkdirSync(workDir, { recursive: true });
+  const command = opts.command ?? defaultTrainCommand;
+  let fatal = null as Error | null; // set in callbacks: keep TS from narrowing it to null
+  let wake: () => void = () => {};
+  const connection = bullConnection(opts.url, {
+    reconnectS: opts.reconnectS,
+    onFatal: (e) => {
+      fatal = e;
+      wake();
+    },
+  });
+  const st: WorkerState = { live: new Map(), shuttingDown: false, active: 0, lastBusy: Date.now(), completed: 0, failed: 0 };
+  const processor = jobProcessor(st, opts, name, workDir, command, log);
 
   const worker = new Worker<RunJobData, RunJobResult>(opts.queueName ?? DEFAULT_QUEUE_NAME, processor, {
     connection,
@@ -172,7 +188,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ completed: numbe
     if (opts.idleExitS !== undefined && opts.idleExitS !== null) {
       const idleMs = opts.idleExitS * 1000;
       const t = setInterval(() => {
-        if (active === 0 && Date.now() - lastBusy > idleMs) {
+        if (st.active === 0 && Date.now() - st.lastBusy > idleMs) {
           log(`${name}: idle for ${opts.idleExitS} s, exiting`);
           clearInterval(t);
           resolve();
@@ -186,8 +202,8 @@ export async function runWorker(opts: WorkerOptions): Promise<{ completed: numbe
     wake();
   });
   await stopped;
-  shuttingDown = true;
-  for (const p of live.values()) p.stop();
+  st.shuttingDown = true;
+  for (const p of st.live.values()) p.stop();
   // With children stopped, processors return (moving their jobs back to wait) and close() finishes.
   if (fatal) {
     await worker.close(true).catch(() => {});
@@ -197,5 +213,5 @@ export async function runWorker(opts: WorkerOptions): Promise<{ completed: numbe
   await running;
   connection.disconnect();
   if (fatal) throw fatal;
-  return { completed, failed };
+  return { completed: st.completed, failed: st.failed };
 }

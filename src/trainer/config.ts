@@ -57,7 +57,7 @@ export const TrainConfigSchema = z
     reward_combine: z.enum(COMBINE_MODES).default('sum_then_normalize').describe('How weighted rewards combine (normalize_then_sum = GDPO).'),
     // The algorithm knobs are flat, with the same names as the shapers' trainer hints (rewards/types.ts
     // TrainerHintsSchema), so a paper preset YAML merges straight into a training config.
-    advantage: z.enum(ADVANTAGE_NAMES).default('grpo').describe('Advantage estimator (src/trainer/advantages.ts).'),
+    advantage: z.enum(ADVANTAGE_NAMES).default('grpo').describe('Advantage estimator (rewards/advantages.ts).'),
     objective: z.string().default('ppo_clip').describe('Policy objective: ppo_clip | gspo | gspo_token | cispo | gmpo | sapo | drpo (`laconic schemes` lists them).'),
     objective_params: z
       .record(z.string(), z.unknown())

@@ -7,9 +7,9 @@ import { writeJsonAtomic } from '../util/atomic.js';
 import { withRunFolder } from '../util/runFolder.js';
 import { resumeHint, stopRequested } from '../util/signals.js';
 import { VerifierPool } from '../../verifiers/pool.js';
-import { combine, initStates, pipelineBudget, pipelinePromptSuffix, resolveSpecs, restoreStates } from '../../rewards/pipeline.js';
+import { combine, initStates, pipelineBudget, pipelinePromptSuffix, resolveSpecs, restoreStates, type ResolvedRewardSpec } from '../../rewards/pipeline.js';
 import type { ShaperContext } from '../../rewards/types.js';
-import { computeAdvantages } from './advantages.js';
+import { computeAdvantages } from '../../rewards/advantages.js';
 import type { TrainConfig } from './config.js';
 import { mean, MetricsLog, Progress } from './metrics.js';
 import { buildBatch, fullSequence, isMasked, objectiveFor } from './batch.js';
@@ -104,6 +104,119 @@ export async function runGrpo(cfg: TrainConfig, opts: GrpoOptions): Promise<Grpo
   return withRunFolder(opts.outDir, { kind: 'train', config: cfg, resume: opts.resume, force: opts.force }, () => runGrpoLocked(cfg, opts));
 }
 
+/** The state to train from: the checkpoint's, or a fresh one (which clears an earlier attempt's rows, eval.json and DONE). */
+async function startState(
+  runtime: PolicyRuntime,
+  cfg: TrainConfig,
+  specs: ResolvedRewardSpec[],
+  problems: Problem[],
+  log: MetricsLog,
+  outDir: string,
+  say: (msg: string) => void,
+): Promise<GrpoState> {
+  try {
+    runtime.checkBudget(cfg.rollout.max_new_tokens, 'rollout.max_new_tokens');
+    if (cfg.eval.max_new_tokens !== null) runtime.checkBudget(cfg.eval.max_new_tokens, 'eval.max_new_tokens');
+    const restored = runtime.restoredExtra as GrpoState | undefined;
+    if (restored) {
+      const state = { ...restored, rewardStates: restoreStates(specs, restored.rewardStates) };
+      log.truncateAfter(state.step);
+      say(`laconic: resumed at step ${state.step}`);
+      return state;
+    } else {
+      // A fresh start owns the folder: rows, evaluation and DONE of an earlier attempt go.
+      log.truncateAfter(0);
+      for (const f of ['DONE', 'eval.json']) fs.rmSync(path.join(outDir, f), { force: true });
+      const rng = new Rng(cfg.seed);
+      const state: GrpoState = {
+        step: 0,
+        rng: rng.state(),
+        dataPos: 0,
+        epoch: 0,
+        order: rng.shuffle(problems.map((_, i) => i)),
+        rewardStates: initStates(specs),
+        samplesSeen: 0,
+        klCoef: cfg.kl_in_reward.coef,
+      };
+      state.rng = rng.state();
+      return state;
+    }
+  } catch (e) {
+    await runtime.close();
+    throw e;
+  }
+}
+
+/**
+ * One step's groups, sampled in rounds until `prompts_per_step` of them have reward variance (dynamic sampling),
+ * and what to do when the rounds run out: verl raises; never train on all-zero advantages silently.
+ */
+async function sampleGroups(
+  runtime: PolicyRuntime,
+  pool: VerifierPool,
+  cfg: TrainConfig,
+  specs: ResolvedRewardSpec[],
+  state: GrpoState,
+  problems: Problem[],
+  rng: Rng,
+  ctx: ShaperContext,
+  budget: number,
+  timing: { sample: number; verify: number },
+  say: (msg: string) => void,
+): Promise<{ kept: StepData; all: ScoredRollout[]; rounds: number; droppedGroups: number; groupsSampled: number; skipUpdate: boolean }> {
+  const kept: StepData = { rollouts: [], problems: [], budget };
+  const all: ScoredRollout[] = [];
+  let rounds = 0;
+  let droppedGroups = 0;
+  let groupsSampled = 0;
+  const want = cfg.rollout.prompts_per_step;
+  const maxRounds = cfg.dynamic_sampling === 'off' ? 1 : 1 + cfg.dynamic_sampling_max_batches;
+  while (kept.problems.length < want && rounds < maxRounds) {
+    const batchProblems = nextProblems(state, problems, want, rng);
+    // Per-problem budgets (difficulty-aware DLER tightens the budget on problems the policy has mastered).
+    const budgets = batchProblems.map((p) => pipelineBudget(specs, state.rewardStates, { ...ctx, problemId: p.id }));
+    // [shaper prompt suffix] e.g. L1's "Think for N tokens." (rewards/l1.ts): sampled with the suffixed prompt.
+    const prompted = batchProblems.map((p) => ({ ...p, prompt: p.prompt + pipelinePromptSuffix(specs, state.rewardStates, { ...ctx, problemId: p.id }) }));
+    const scored = await sampleAndVerify(runtime, pool, prompted, budgets, cfg, rng, timing, groupsSampled);
+    groupsSampled += batchProblems.length;
+    all.push(...scored);
+    rounds++;
+    // With the 'reward' metric the whole round is scored at once, so batch-scoped shapers (GRPO-λ's
+    // ranking) see the same batch context as when the kept groups are scored for training.
+    const roundRewards =
+      cfg.dynamic_sampling === 'reward' ? combine(specs, scored.map(toShaperSample), state.rewardStates, ctx, cfg.reward_combine).rewards : null;
+    for (let g = 0; g < batchProblems.length; g++) {
+      const gid = groupsSampled - batchProblems.length + g;
+      const groupRollouts = scored.filter((r) => r.group === gid);
+      const groupRewards = roundRewards ? scored.flatMap((r, i) => (r.group === gid ? [roundRewards[i]!] : [])) : null;
+      if (cfg.dynamic_sampling !== 'off' && !hasVariance(groupRollouts, groupRewards)) {
+        droppedGroups++;
+        continue;
+      }
+      if (kept.problems.length < want) {
+        kept.problems.push(batchProblems[g]!);
+        kept.rollouts.push(...groupRollouts);
+      }
+    }
+  }
+  // --- dynamic sampling out of rounds: verl raises; never train on all-zero advantages silently ---
+  let skipUpdate = false;
+  if (cfg.dynamic_sampling !== 'off' && kept.problems.length < want) {
+    const what = `dynamic sampling found ${kept.problems.length} of ${want} groups with variance in ${rounds} round${rounds > 1 ? 's' : ''}`;
+    if (cfg.dynamic_sampling_exhausted === 'error') {
+      throw new Error(`step ${state.step + 1}: ${what}; raise dynamic_sampling_max_batches or set dynamic_sampling_exhausted: train_partial | skip_step`);
+    }
+    skipUpdate = cfg.dynamic_sampling_exhausted === 'skip_step' || kept.rollouts.length === 0;
+    say(`laconic: step ${state.step + 1}: ${what}; ${skipUpdate ? 'no update this step' : `training on those ${kept.problems.length}`}`);
+    if (kept.rollouts.length === 0) {
+      // Nothing kept: the step is logged over everything sampled, and not trained on.
+      kept.rollouts = all;
+      kept.problems = [...new Map(all.map((r) => [r.problemId, problems.find((p) => p.id === r.problemId)!])).values()];
+    }
+  }
+  return { kept, all, rounds, droppedGroups, groupsSampled, skipUpdate };
+}
+
 async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoResult> {
   const outDir = path.resolve(opts.outDir);
   fs.mkdirSync(outDir, { recursive: true });
@@ -124,7 +237,7 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
     try {
       held = heldOutProblems(cfg.eval.dataset, cfg.eval.count, cfg.seed);
     } catch (e) {
-      throw new Error(`eval.dataset: ${(e as Error).message}`);
+      throw new Error(`eval.dataset: ${(e as Error).message}`, { cause: e });
     }
   }
   writeJsonAtomic(path.join(outDir, 'config.resolved.json'), cfg);
@@ -140,36 +253,7 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
   say(`laconic: backend ${runtime.backend}; policy ${runtime.describe()}`);
   // A shaper used without its paper's preset trains, but each setting that differs is said.
   for (const line of presetDifferences(cfg, specs)) say(`laconic: ${line}`);
-  let state: GrpoState;
-  try {
-    runtime.checkBudget(cfg.rollout.max_new_tokens, 'rollout.max_new_tokens');
-    if (cfg.eval.max_new_tokens !== null) runtime.checkBudget(cfg.eval.max_new_tokens, 'eval.max_new_tokens');
-    const restored = runtime.restoredExtra as GrpoState | undefined;
-    if (restored) {
-      state = { ...restored, rewardStates: restoreStates(specs, restored.rewardStates) };
-      log.truncateAfter(state.step);
-      say(`laconic: resumed at step ${state.step}`);
-    } else {
-      // A fresh start owns the folder: rows, evaluation and DONE of an earlier attempt go.
-      log.truncateAfter(0);
-      for (const f of ['DONE', 'eval.json']) fs.rmSync(path.join(outDir, f), { force: true });
-      const rng = new Rng(cfg.seed);
-      state = {
-        step: 0,
-        rng: rng.state(),
-        dataPos: 0,
-        epoch: 0,
-        order: rng.shuffle(problems.map((_, i) => i)),
-        rewardStates: initStates(specs),
-        samplesSeen: 0,
-        klCoef: cfg.kl_in_reward.coef,
-      };
-      state.rng = rng.state();
-    }
-  } catch (e) {
-    await runtime.close();
-    throw e;
-  }
+  const state = await startState(runtime, cfg, specs, problems, log, outDir, say);
   // [rollout engine] tfjs, or llama.cpp synced after updates with importance correction (src/rollout/trainerHooks.ts)
   const rollout = await RolloutHooks.open(runtime.policy, cfg, outDir).catch(async (e: unknown) => {
     await runtime.close();
@@ -194,56 +278,9 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
       runtime.checkBudget(budget, 'rollout.max_new_tokens');
 
       // --- sample + verify, with dynamic sampling rounds --------------------------------------------
-      const kept: StepData = { rollouts: [], problems: [], budget };
-      const all: ScoredRollout[] = [];
-      let rounds = 0;
-      let droppedGroups = 0;
-      let groupsSampled = 0;
-      const want = cfg.rollout.prompts_per_step;
-      const maxRounds = cfg.dynamic_sampling === 'off' ? 1 : 1 + cfg.dynamic_sampling_max_batches;
-      while (kept.problems.length < want && rounds < maxRounds) {
-        const batchProblems = nextProblems(state, problems, want, rng);
-        // Per-problem budgets (difficulty-aware DLER tightens the budget on problems the policy has mastered).
-        const budgets = batchProblems.map((p) => pipelineBudget(specs, state.rewardStates, { ...ctx, problemId: p.id }));
-        // [shaper prompt suffix] e.g. L1's "Think for N tokens." (rewards/l1.ts): sampled with the suffixed prompt.
-        const prompted = batchProblems.map((p) => ({ ...p, prompt: p.prompt + pipelinePromptSuffix(specs, state.rewardStates, { ...ctx, problemId: p.id }) }));
-        const scored = await sampleAndVerify(runtime, pool, prompted, budgets, cfg, rng, timing, groupsSampled);
-        groupsSampled += batchProblems.length;
-        all.push(...scored);
-        rounds++;
-        // With the 'reward' metric the whole round is scored at once, so batch-scoped shapers (GRPO-λ's
-        // ranking) see the same batch context as when the kept groups are scored for training.
-        const roundRewards =
-          cfg.dynamic_sampling === 'reward' ? combine(specs, scored.map(toShaperSample), state.rewardStates, ctx, cfg.reward_combine).rewards : null;
-        for (let g = 0; g < batchProblems.length; g++) {
-          const gid = groupsSampled - batchProblems.length + g;
-          const groupRollouts = scored.filter((r) => r.group === gid);
-          const groupRewards = roundRewards ? scored.flatMap((r, i) => (r.group === gid ? [roundRewards[i]!] : [])) : null;
-          if (cfg.dynamic_sampling !== 'off' && !hasVariance(groupRollouts, groupRewards)) {
-            droppedGroups++;
-            continue;
-          }
-          if (kept.problems.length < want) {
-            kept.problems.push(batchProblems[g]!);
-            kept.rollouts.push(...groupRollouts);
-          }
-        }
-      }
-      // --- dynamic sampling out of rounds: verl raises; never train on all-zero advantages silently ---
-      let skipUpdate = false;
-      if (cfg.dynamic_sampling !== 'off' && kept.problems.length < want) {
-        const what = `dynamic sampling found ${kept.problems.length} of ${want} groups with variance in ${rounds} round${rounds > 1 ? 's' : ''}`;
-        if (cfg.dynamic_sampling_exhausted === 'error') {
-          throw new Error(`step ${state.step + 1}: ${what}; raise dynamic_sampling_max_batches or set dynamic_sampling_exhausted: train_partial | skip_step`);
-        }
-        skipUpdate = cfg.dynamic_sampling_exhausted === 'skip_step' || kept.rollouts.length === 0;
-        say(`laconic: step ${state.step + 1}: ${what}; ${skipUpdate ? 'no update this step' : `training on those ${kept.problems.length}`}`);
-        if (kept.rollouts.length === 0) {
-          // Nothing kept: the step is logged over everything sampled, and not trained on.
-          kept.rollouts = all;
-          kept.problems = [...new Map(all.map((r) => [r.problemId, problems.find((p) => p.id === r.problemId)!])).values()];
-        }
-      }
+      const sampled = await sampleGroups(runtime, pool, cfg, specs, state, problems, rng, ctx, budget, timing, say);
+      const { kept, all, rounds, droppedGroups, groupsSampled } = sampled;
+      let skipUpdate = sampled.skipUpdate;
 
       // --- rewards: the kept batch is scored with the pre-step state; the state then learns from
       // every group sampled this step (HAPO's history should see all-correct groups too). ------------
@@ -307,7 +344,7 @@ async function runGrpoLocked(cfg: TrainConfig, opts: GrpoOptions): Promise<GrpoR
           trainOut = await ppoUpdate(batch, { groupsPerStep: cfg.ppo_mini_batch_size, iterations: cfg.num_iterations, rng }, (b) => runtime.trainStep(b, objective, cfg.optim.micro_batch_size));
         } catch (e) {
           // The optimizer refuses a non-finite gradient before touching the weights; say which step.
-          throw new Error(`step ${state.step + 1}: ${(e as Error).message}; stopping (the last checkpoint is untouched)`);
+          throw new Error(`step ${state.step + 1}: ${(e as Error).message}; stopping (the last checkpoint is untouched)`, { cause: e });
         }
       }
       timing.train = (performance.now() - tTrain) / 1000;

@@ -1,5 +1,5 @@
 import { listObjectives } from '../model/objective.js';
-import { listAdvantages } from './advantages.js';
+import { listAdvantages } from '../../rewards/advantages.js';
 import { listPolicyLosses, PolicyLossParamsSchema } from './objectives/policyLoss.js';
 import { DrpoParamsSchema } from './objectives/drpo.js';
 import './objectives/index.js';

@@ -19,7 +19,7 @@ export function withPreset(raw: Record<string, unknown>, source: string): Record
   try {
     preset = loadPreset(name);
   } catch (e) {
-    throw new Error(`config ${source} is invalid:\n  preset: ${(e as Error).message}`);
+    throw new Error(`config ${source} is invalid:\n  preset: ${(e as Error).message}`, { cause: e });
   }
   return deepMerge({ rewards: preset.rewards, ...preset.hints } as Record<string, unknown>, raw);
 }

@@ -14,7 +14,7 @@ export function validateGrpoConfig(cfg: TrainConfig, specs: ResolvedRewardSpec[]
   try {
     getObjective(cfg.objective);
   } catch (e) {
-    throw new Error(`objective: ${(e as Error).message}`);
+    throw new Error(`objective: ${(e as Error).message}`, { cause: e });
   }
   for (const spec of specs) {
     // A shaper whose paper needs its own objective (drpo) is meaningless under another one: its reward

@@ -12,7 +12,7 @@ export function packageRoot(): string {
     const pj = path.join(dir, 'package.json');
     if (fs.existsSync(pj)) {
       try {
-        if (JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'laconic') return (cachedRoot = dir);
+        if ((JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: unknown }).name === 'laconic') return (cachedRoot = dir);
       } catch {
         /* keep walking */
       }

@@ -28,11 +28,11 @@ export class HistoryNotice {
     const shaper = key.split('/').slice(-2, -1)[0] ?? 'hapo';
     if (frac === 0 && !this.saidEmpty && !this.saidOn) {
       this.saidEmpty = true;
-      return `laconic: ${shaper}: step ${row.step}: no problem has a correct answer in its history yet (history_known_frac 0), so the length term is off until problems recur`;
+      return `laconic: ${shaper}: step ${String(row.step)}: no problem has a correct answer in its history yet (history_known_frac 0), so the length term is off until problems recur`;
     }
     if (frac > 0 && this.saidEmpty && !this.saidOn) {
       this.saidOn = true;
-      return `laconic: ${shaper}: step ${row.step}: the length term is on for ${(frac * 100).toFixed(0)}% of answers (history_known_frac ${frac.toFixed(2)})`;
+      return `laconic: ${shaper}: step ${String(row.step)}: the length term is on for ${(frac * 100).toFixed(0)}% of answers (history_known_frac ${frac.toFixed(2)})`;
     }
     return null;
   }

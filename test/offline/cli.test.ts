@@ -35,7 +35,7 @@ describe('CLI', () => {
     const text = out.join('');
     for (const name of preferenceLossNames) expect(text).toContain(`${name}`);
     expect(text).toMatch(/simpo \[reference-free\]/);
-    expect(text).toMatch(/gamma: number = 0\.5  γ: target reward margin/);
+    expect(text).toMatch(/gamma: number = 0\.5 {2}γ: target reward margin/);
   });
 
   it('losses --json lists every loss and iterative algorithm with parameters, defaults and a source', async () => {

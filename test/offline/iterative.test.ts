@@ -64,7 +64,7 @@ describe('iterative algorithms: per-round reference mixtures', () => {
 
   it('mixed reference log-probs are the weighted per-token sums of each checkpoint', async () => {
     const tok = new CharTokenizer();
-    const seq = encodeSequence(tok, '1+2=', '3', { maxLength: 64, appendEos: true, bos: true });
+    const seq = encodeSequence(tok, '1+2=', '3', { maxLength: 64, appendEos: true })!;
     const r = await mixedReferenceLogprobs(
       [{ checkpoint: ckA, weight: 1.5 }, { checkpoint: ckB, weight: -0.5 }],
       { dataSha256: 'x', tokenizer: tok, encoding: { t: 1 }, sequences: [seq], cacheDir: path.join(root, 'cache') },

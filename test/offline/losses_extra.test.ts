@@ -107,7 +107,7 @@ describe('issue 14 losses against hand-computed values', () => {
     // gradient: the weight is detached, so ∂/∂π_w = w·(−βσ(−βΔ))
     const t = (x: number[]) => tf.tensor1d(x);
     const g = tf.grad((pc: tf.Tensor) =>
-      combinePreferenceLosses({ ...pairs, policyChosen: pc as tf.Tensor1D, policyRejected: t(pairs.policyRejected), refChosen: t(pairs.refChosen!), refRejected: t(pairs.refRejected!), chosenLength: t(pairs.chosenLength), rejectedLength: t(pairs.rejectedLength) }, [{ name: 'dpo', weighting: 'wpo' }]).total.sum(),
+      combinePreferenceLosses({ policyChosen: pc as tf.Tensor1D, policyRejected: t(pairs.policyRejected), refChosen: t(pairs.refChosen!), refRejected: t(pairs.refRejected!), chosenLength: t(pairs.chosenLength), rejectedLength: t(pairs.rejectedLength) }, [{ name: 'dpo', weighting: 'wpo' }]).total.sum(),
     )(t(pairs.policyChosen));
     expect(g.dataSync()[0]).toBeCloseTo((Math.exp(-3.5) * -0.1) / (1 + Math.exp(0.2)), 7);
   });

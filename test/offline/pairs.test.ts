@@ -27,9 +27,9 @@ describe('pair strategies', () => {
 
   it('shortest_correct_vs_longest_wrong and shortest_vs_longest_correct', () => {
     const cands = [c('right!', true), c('wr', false), c('wrong!!', false), c('ok', true)];
-    expect(pairStrategies.shortest_correct_vs_longest_wrong(cands, rng())).toEqual({ chosen: 3, rejected: 2 });
-    expect(pairStrategies.shortest_vs_longest_correct(cands, rng())).toEqual({ chosen: 3, rejected: 0 });
-    expect(pairStrategies.shortest_vs_longest_correct([c('ok', true), c('no', false)], rng())).toBeNull();
+    expect(pairStrategies.shortest_correct_vs_longest_wrong(cands)).toEqual({ chosen: 3, rejected: 2 });
+    expect(pairStrategies.shortest_vs_longest_correct(cands)).toEqual({ chosen: 3, rejected: 0 });
+    expect(pairStrategies.shortest_vs_longest_correct([c('ok', true), c('no', false)])).toBeNull();
   });
 
   it('correct_vs_wrong needs one of each', () => {

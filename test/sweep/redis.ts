@@ -47,7 +47,7 @@ export async function startRedis(): Promise<TestRedis> {
     } catch (e) {
       if (proc.exitCode !== null || Date.now() - t0 > 10_000) {
         proc.kill('SIGKILL');
-        throw new Error(`redis-server did not start on port ${port}: ${(e as Error).message}\n${out}`);
+        throw new Error(`redis-server did not start on port ${port}: ${(e as Error).message}\n${out}`, { cause: e });
       }
       await new Promise((r) => setTimeout(r, 100));
     }

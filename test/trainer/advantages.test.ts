@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchStd, computeAdvantages, drGrpo, grpo, identity, listAdvantages, registerAdvantage, reinforcePpBaseline, rloo } from '../../src/trainer/advantages.js';
+import { batchStd, computeAdvantages, drGrpo, grpo, identity, listAdvantages, registerAdvantage, reinforcePpBaseline, rloo } from '../../rewards/advantages.js';
 import { ADVANTAGE_NAMES } from '../../rewards/types.js';
 
 const close = (got: number[], want: number[], digits = 12) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { filteredAdvantages, selectKept } from '../../src/trainer/groupFilter.js';
 import { applyKlInReward, klPenaltyToken, updateKlCoef } from '../../src/trainer/klReward.js';
 import { optimizerStepsPerRun, planMiniBatches, ppoUpdate, sliceBatch } from '../../src/trainer/ppoUpdate.js';
-import { computeAdvantages } from '../../src/trainer/advantages.js';
+import { computeAdvantages } from '../../rewards/advantages.js';
 import { hasVariance } from '../../src/trainer/rollouts.js';
 import { lrAt } from '../../src/model/optimizer.js';
 import { optimizerConfig } from '../../src/trainer/runtime.js';

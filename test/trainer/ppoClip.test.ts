@@ -17,7 +17,6 @@ function ctx(logp: number[][], old: number[][], adv: number[][], mask: number[][
     logprobs: tf.tensor2d(logp),
     entropy: null,
     mask: tf.tensor2d(mask),
-    perToken: { oldLogprobs: tf.tensor2d(old), advantages: tf.tensor2d(adv), ...(extra.perToken ?? {}) },
     perSeq: {},
     totals: { tokens, sequences: mask.length, groups: mask.length, maxTargetTokens: Math.max(...mask.map((r) => r.reduce((a, b) => a + b, 0))) },
     params,

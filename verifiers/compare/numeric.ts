@@ -211,7 +211,7 @@ function ev(n: Node, ctx: Ctx, inTrig: boolean): C {
     case 'div':
       return cdiv(ev(n.a, ctx, inTrig), ev(n.b, ctx, inTrig), D);
     case 'pow': {
-      let bExact: Rat | null = null;
+      let bExact: Rat | null;
       try {
         bExact = evalExact(n.b, ctx.env);
       } catch {
@@ -226,6 +226,23 @@ function ev(n: Node, ctx: Ctx, inTrig: boolean): C {
   }
 }
 
+/** \sqrt[k]{x}: the real k-th root of a real x when k is an exact integer (odd roots of negatives stay real). */
+function root(n: Extract<Node, { k: 'fn' }>, ctx: Ctx, arg: (i: number) => C): C {
+  const { D } = ctx;
+  const k = evalExact(n.args[0]!, ctx.env);
+  const x = arg(1);
+  if (k && R.isInteger(k) && isReal(x)) {
+    const kk = R.toBigInt(k);
+    if (kk < 1n) throw new Undefined('root index');
+    if (x.re.isNeg()) {
+      if (kk % 2n === 0n) return cpow(x, real(new D(1).div(kk.toString())), R.rat(1n, kk), ctx);
+      return real(x.re.neg().pow(new D(1).div(kk.toString())).neg());
+    }
+    return real(x.re.pow(new D(1).div(kk.toString())));
+  }
+  return cpow(x, cdiv(real(new D(1)), arg(0), D), null, ctx);
+}
+
 function fn(n: Extract<Node, { k: 'fn' }>, ctx: Ctx, inTrig: boolean): C {
   const { D } = ctx;
   const trig = ['sin', 'cos', 'tan', 'sec', 'csc', 'cot'].includes(n.name);
@@ -233,20 +250,8 @@ function fn(n: Extract<Node, { k: 'fn' }>, ctx: Ctx, inTrig: boolean): C {
   switch (n.name) {
     case 'sqrt':
       return csqrt(arg(0), D);
-    case 'root': {
-      const k = evalExact(n.args[0]!, ctx.env);
-      const x = arg(1);
-      if (k && R.isInteger(k) && isReal(x)) {
-        const kk = R.toBigInt(k);
-        if (kk < 1n) throw new Undefined('root index');
-        if (x.re.isNeg()) {
-          if (kk % 2n === 0n) return cpow(x, real(new D(1).div(kk.toString())), R.rat(1n, kk), ctx);
-          return real(x.re.neg().pow(new D(1).div(kk.toString())).neg());
-        }
-        return real(x.re.pow(new D(1).div(kk.toString())));
-      }
-      return cpow(x, cdiv(real(new D(1)), arg(0), D), null, ctx);
-    }
+    case 'root':
+      return root(n, ctx, arg);
     case 'sin':
       return real(D.sin(realArg(arg(0), 'sin')));
     case 'cos':

@@ -130,7 +130,6 @@ function output(o: EvalCliOptions, r: SuiteResult, table: boolean, cmp: Comparis
 }
 
 async function runEvalCommand(o: EvalCliOptions): Promise<void> {
-  const tty = process.stderr.isTTY && !o.quiet;
   const { rows, suite, table } = plan(o);
   const fields: FieldMapping = {
     problem_field: o.problemField,

@@ -33,7 +33,7 @@ export function register(program: Command): void {
       try {
         text = fs.readFileSync(opts.input, 'utf8');
       } catch (e) {
-        throw new Error(`--input ${opts.input}: cannot read (${(e as Error).message})`);
+        throw new Error(`--input ${opts.input}: cannot read (${(e as Error).message})`, { cause: e });
       }
       const out = scoreJsonl(text, {
         file: opts.input,

@@ -28,5 +28,6 @@ export function finalEvalLine(outDir: string): string | null {
     return null;
   }
   const num = (k: string, d: number) => (typeof ev[k] === 'number' ? (ev[k] as number).toFixed(d) : '-');
-  return `final evaluation (${String(ev.dataset ?? 'held-out')}): accuracy ${num('accuracy', 3)}, mean length ${num('mean_length', 1)} tokens, accuracy per 1k tokens ${num('accuracy_per_1k_tokens', 2)}, truncation rate ${num('truncation_rate', 3)}`;
+  const dataset: unknown = ev.dataset ?? 'held-out';
+  return `final evaluation (${String(dataset)}): accuracy ${num('accuracy', 3)}, mean length ${num('mean_length', 1)} tokens, accuracy per 1k tokens ${num('accuracy_per_1k_tokens', 2)}, truncation rate ${num('truncation_rate', 3)}`;
 }

@@ -135,7 +135,7 @@ export function readSftJsonl(file: string): SftPair[] {
     try {
       value = JSON.parse(line);
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`, { cause: e });
     }
     const r = pairSchema.safeParse(value);
     if (!r.success) {

@@ -227,7 +227,8 @@ export interface ResolvedLossSpec {
 
 /** Validate a list of loss specs once (the trainer does this at config time, not per step). */
 export function resolveLossSpecs(specs: readonly LossSpec[], where = 'losses'): ResolvedLossSpec[] {
-  if (!Array.isArray(specs) || specs.length === 0) throw new Error(`${where}: give at least one loss`);
+  // `as unknown`: Array.isArray would otherwise narrow `specs` to any[] for the rest of the function
+  if (!Array.isArray(specs as unknown) || specs.length === 0) throw new Error(`${where}: give at least one loss`);
   const count = new Map<string, number>();
   for (const s of specs) count.set(s.name, (count.get(s.name) ?? 0) + 1);
   return specs.map((s, i) => {
