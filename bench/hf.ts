@@ -16,26 +16,8 @@ import { parseHfConfig } from '../src/model/hf/config.js';
 import { modelConfigFromHf } from '../src/model/hfModel.js';
 import { Policy } from '../src/model/policy.js';
 import { Rng } from '../src/util/rng.js';
-import { intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
+import { HF_SHAPES, intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
 
-/** The published config.json fields that shape the model (HuggingFaceTB/SmolLM2-135M, Qwen/Qwen2.5-0.5B, Qwen/Qwen3-0.6B). */
-export const HF_SHAPES: Record<string, Record<string, unknown>> = {
-  'smollm2-135m': {
-    model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_attention_heads: 9, num_key_value_heads: 3,
-    num_hidden_layers: 30, vocab_size: 49152, tie_word_embeddings: true, rope_theta: 100000, rms_norm_eps: 1e-5,
-    max_position_embeddings: 8192, attention_bias: false, mlp_bias: false, head_dim: 64,
-  },
-  'qwen2.5-0.5b': {
-    model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_attention_heads: 14, num_key_value_heads: 2,
-    num_hidden_layers: 24, vocab_size: 151936, tie_word_embeddings: true, rope_theta: 1000000, rms_norm_eps: 1e-6,
-    max_position_embeddings: 32768,
-  },
-  'qwen3-0.6b': {
-    model_type: 'qwen3', hidden_size: 1024, intermediate_size: 3072, num_attention_heads: 16, num_key_value_heads: 8,
-    num_hidden_layers: 28, vocab_size: 151936, tie_word_embeddings: true, rope_theta: 1000000, rms_norm_eps: 1e-6,
-    max_position_embeddings: 40960, attention_bias: false, head_dim: 128,
-  },
-};
 
 async function sampleRate(policy: Policy, n: number, promptLen: number, newTokens: number, rng: Rng): Promise<number> {
   const V = policy.config.vocabSize;

@@ -3,7 +3,7 @@
  *   npm run bench -- rollouts --shape smollm2-135m --engine tfjs|llama_cpp [--sequences 16,64] [--prompt 32]
  *     [--new-tokens 32] [--lora R] [--top-k K] [--threads N] [--workers N] [--dtype f32|f16|bf16] [--kv f16|f32] [--backend wasm]
  *
- * A random-weight model of the published config.json (HF_SHAPES below; no download) with a small
+ * A random-weight model of the published config.json (HF_SHAPES in bench/index.ts; no download) with a small
  * byte-level BPE tokenizer (the GGUF needs one; rows past it become placeholder tokens). For each sequence
  * count it samples --new-tokens tokens after a --prompt-token prompt at temperature 1 (no stop token, so every
  * sequence decodes the whole budget) and prints one JSON line {shape, engine, sequences, sample_tokens_per_s,
@@ -25,24 +25,8 @@ import type { GgufDtype } from '../src/rollout/gguf.js';
 import { LlamaCppEngine } from '../src/rollout/llamaCpp.js';
 import { objectiveModules } from '../src/trainer/runtime.js';
 import { Rng } from '../src/util/rng.js';
-import { intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
+import { HF_SHAPES, intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
 
-/**
- * The published config.json fields that shape the model (HuggingFaceTB/SmolLM2-135M, Qwen/Qwen2.5-0.5B), as in
- * bench/hf.ts (not imported: that script runs its benchmark when loaded).
- */
-const HF_SHAPES: Record<string, Record<string, unknown>> = {
-  'smollm2-135m': {
-    model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_attention_heads: 9, num_key_value_heads: 3,
-    num_hidden_layers: 30, vocab_size: 49152, tie_word_embeddings: true, rope_theta: 100000, rms_norm_eps: 1e-5,
-    max_position_embeddings: 8192, attention_bias: false, mlp_bias: false, head_dim: 64,
-  },
-  'qwen2.5-0.5b': {
-    model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_attention_heads: 14, num_key_value_heads: 2,
-    num_hidden_layers: 24, vocab_size: 151936, tie_word_embeddings: true, rope_theta: 1000000, rms_norm_eps: 1e-6,
-    max_position_embeddings: 32768,
-  },
-};
 
 /** An HF folder for `raw`'s config with the tiny llama tokenizer files (what the GGUF export reads). */
 function shapeFolder(raw: Record<string, unknown>): string {

@@ -42,6 +42,18 @@ export class ModelCore {
   }
 
   /**
+   * The additive mask of attention block j (rows × rows) for blocks of g sequences of length T; left
+   * padding (prefill of prompts of different lengths) hides each sequence's first pads[b] keys.
+   */
+  blockMasks(T: number, g: number, pads: readonly number[] | undefined): (j: number, rows: number) => tf.Tensor2D {
+    return (j, rows) => {
+      const bp = pads?.slice(j * g, j * g + rows / T);
+      if (!bp || bp.every((p) => p === 0)) return this.blockCausalMask(T, rows / T);
+      return tf.tensor2d(blockMaskValues(T, bp), [rows, rows]);
+    };
+  }
+
+  /**
    * Per-row multipliers for the head-major qkv rows [(part, head, seq, t)]: RoPE cos/sin for q and k
    * (q also carries 1/sqrt(hd)), identity for v. `positions[b*T + t]` is the position of row (b, t).
    * Returns null sin when positions are learned (then only q is scaled).

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelCore } from './core.js';
-import { blockedCausalAttention, blockMaskValues } from './ops/attention.js';
+import { blockedCausalAttention } from './ops/attention.js';
 import { embed, gelu, norm } from './ops/basic.js';
 import { linear } from './ops/linear.js';
 import { oneHotF32 } from './ops/consts.js';
@@ -56,12 +56,7 @@ export function forwardBlocked(core: ModelCore, grid: TokenGrid, opts: ForwardOp
   const { cos, sin } = core.qkvTables(m, T, grid.positions ?? null);
   // sequences per attention block: enough rows for the 2-D products to amortise per-op overhead
   const g = Math.max(1, Math.min(m, Math.floor(core.attnBlockRows / T)));
-  const pads = grid.pads;
-  const blockMask = (j: number, rows: number): tf.Tensor2D => {
-    const bp = pads?.slice(j * g, j * g + rows / T);
-    if (!bp || bp.every((p) => p === 0)) return core.blockCausalMask(T, rows / T);
-    return tf.tensor2d(blockMaskValues(T, bp), [rows, rows]);
-  };
+  const blockMask = core.blockMasks(T, g, grid.pads);
   const kv: { k: tf.Tensor2D; v: tf.Tensor2D }[] = [];
 
   for (let i = 0; i < c.nLayers; i++) {

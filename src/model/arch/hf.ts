@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { compactCache, disposeCache, type KvCache } from '../decode.js';
 import { headDim, kvHeads, mlpWidth, type ModelConfig } from '../config.js';
 import type { ModelCore } from '../core.js';
 import type { ParamSpec } from '../params.js';
-import { blockedCausalAttention, blockMaskValues } from '../ops/attention.js';
+import { blockedCausalAttention } from '../ops/attention.js';
 import { blockT, rope, t2d } from '../ops/kernels.js';
 import { matMulT } from '../ops/linear.js';
 import { nativeActive } from '../../backend/native.js';
@@ -182,12 +183,7 @@ export function hfForward(core: ModelCore, grid: TokenGrid, opts: HfForwardOptio
   const qt = cachedTables(core, H, grid, 1 / Math.sqrt(hd));
   const kt = cachedTables(core, KV, grid, 1);
   const g = Math.max(1, Math.min(m, Math.floor(core.attnBlockRows / T)));
-  const pads = grid.pads;
-  const blockMask = (j: number, rows: number): tf.Tensor2D => {
-    const bp = pads?.slice(j * g, j * g + rows / T);
-    if (!bp || bp.every((p) => p === 0)) return core.blockCausalMask(T, rows / T);
-    return tf.tensor2d(blockMaskValues(T, bp), [rows, rows]);
-  };
+  const blockMask = core.blockMasks(T, g, grid.pads);
   const kv: { k: tf.Tensor2D; v: tf.Tensor2D }[] = [];
   const headMajor = (z: tf.Tensor2D, heads: number) => tf.reshape(blockT(z, hd), [heads * N, hd]) as tf.Tensor2D;
   const layer = (i: number, x: tf.Tensor2D): { x: tf.Tensor2D; k: tf.Tensor2D; v: tf.Tensor2D } => {
@@ -247,17 +243,10 @@ export function hfLogits(core: ModelCore, x: tf.Tensor2D, headDV: tf.Tensor2D | 
   return h.vocabRows ? matMulT(x, h.w, false, true) : (tf.matMul(x, h.w) as tf.Tensor2D);
 }
 
-/** KV cache of the HF decoders: per layer [B, KV, t, hd] (sized by KV heads, never copied per query head). */
-export interface HfKvCache {
-  k: tf.Tensor4D[];
-  v: tf.Tensor4D[];
-  /** Additive [B, 1, 1, t] mask hiding left padding. */
-  keyMask: tf.Tensor4D;
-}
+/** KV cache of the HF decoders: decode.ts's layout with KV heads, per layer [B, KV, t, hd] (never copied per query head). */
+export type HfKvCache = KvCache;
 
-export function disposeHfCache(c: HfKvCache): void {
-  tf.dispose([...c.k, ...c.v, c.keyMask]);
-}
+export { disposeCache as disposeHfCache, compactCache as compactHfCache };
 
 /** Prefill of left-padded prompts: next-token logits [B, V] and the cache. */
 export function hfPrefill(
@@ -288,16 +277,6 @@ export function hfPrefill(
       cache: { k: kv!.map((l) => toCache(l.k)), v: kv!.map((l) => toCache(l.v)), keyMask: tf.tensor4d(mask, [B, 1, 1, P]) },
     };
   });
-}
-
-/** Keep only cache rows `keep`; disposes the old cache. */
-export function compactHfCache(c: HfKvCache, keep: number[]): HfKvCache {
-  const next = tidyObj(() => {
-    const idx = tf.tensor1d(keep, 'int32');
-    return { k: c.k.map((t) => tf.gather(t, idx) as tf.Tensor4D), v: c.v.map((t) => tf.gather(t, idx) as tf.Tensor4D), keyMask: tf.gather(c.keyMask, idx) as tf.Tensor4D };
-  });
-  disposeHfCache(c);
-  return next;
 }
 
 /** One decode step for B running sequences: token ids and their positions → logits [B, V] and the grown cache. */
@@ -352,6 +331,6 @@ export function hfDecodeStep(
     const logits = hfLogits(core, rms(x, core.p('model.norm.weight'), eps), opts.head);
     return { logits, cache: { k: ks, v: vs, keyMask } };
   });
-  disposeHfCache(cache);
+  disposeCache(cache);
   return next;
 }
