@@ -146,7 +146,8 @@ describe('sweep over a Redis queue', () => {
     ac.abort();
     expect(await first).toEqual({ completed: 0, failed: 0 });
     expect(logs.some((l) => l.includes('returning dler to the queue'))).toBe(true);
-    const second = runWorker({ url: redis.url, queueName: 'handback', workDir: path.join(tmp, 'h2'), command: cmd, idleExitS: 1, log: (l) => logs.push(l) });
+    // idle exit well above the queue's stalled-job check (1 s), so a loaded machine still sees the returned job
+    const second = runWorker({ url: redis.url, queueName: 'handback', workDir: path.join(tmp, 'h2'), command: cmd, idleExitS: 8, log: (l) => logs.push(l) });
     const res = await sweep;
     expect(res.done).toEqual(['dler']);
     expect(await second).toEqual({ completed: 1, failed: 0 });
