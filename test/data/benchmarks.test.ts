@@ -8,7 +8,7 @@ import { TEMPLATES, applyTemplate } from '../../src/data/templates.js';
 import { verify } from '../../verifiers/verify.js';
 
 // Expected values were read by hand from the first and last lines of each vendored test.jsonl
-// (copied from ../shared/data with their SOURCE.md), not from the loader.
+// (copied from the team's reference data with their SOURCE.md), not from the loader.
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'laconic-bench-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

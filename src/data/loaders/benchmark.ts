@@ -4,7 +4,7 @@ import { dataPath, parseLoaderOptions, subset, type DatasetProblem, type LoaderO
 import { readJsonl } from './read.js';
 
 /**
- * The competition benchmarks vendored from ../shared/data (AIME 2024/2025, AMC 2023, OlympiadBench,
+ * The competition benchmarks vendored from the team's reference data folder (AIME 2024/2025, AMC 2023, OlympiadBench,
  * Minerva) share one record shape, written by their SOURCE.md: `id`, `problem`, `answer` (a string:
  * AIME's three-digit form, OlympiadBench's `$`-free LaTeX, Minerva's boxed contents), plus set-specific
  * fields. They are evaluation sets with one split, `test`, and all ask for a `\boxed{}` answer (the MATH
