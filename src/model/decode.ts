@@ -62,13 +62,10 @@ export function prefill(core: ModelCore, prompts: number[][]): { logits: tf.Tens
 }
 
 /**
- * The prefill itself: last-token logits [B, vocab] and every layer's keys/values head-major
- * [H·B·P, hd] (prompt b occupies its row's last P - pads[b] positions).
+ * Prompts left-padded to a common length P (rounded up, so grids of similar lengths share shapes), each
+ * token at its true position: the input grid of a prefill.
  */
-export function prefillRaw(
-  core: ModelCore,
-  prompts: number[][],
-): { logits: tf.Tensor2D; kv: { k: tf.Tensor2D; v: tf.Tensor2D }[]; pads: number[]; P: number } {
+export function leftPadded(prompts: number[][]): { ids: Int32Array; positions: Int32Array; pads: number[]; P: number } {
   const B = prompts.length;
   const P = roundUp(Math.max(...prompts.map((p) => p.length)));
   const pads = prompts.map((p) => P - p.length);
@@ -78,6 +75,19 @@ export function prefillRaw(
     ids.set(p, b * P + pads[b]!);
     for (let t = 0; t < P; t++) positions[b * P + t] = Math.max(0, t - pads[b]!);
   });
+  return { ids, positions, pads, P };
+}
+
+/**
+ * The prefill itself: last-token logits [B, vocab] and every layer's keys/values head-major
+ * [H·B·P, hd] (prompt b occupies its row's last P - pads[b] positions).
+ */
+export function prefillRaw(
+  core: ModelCore,
+  prompts: number[][],
+): { logits: tf.Tensor2D; kv: { k: tf.Tensor2D; v: tf.Tensor2D }[]; pads: number[]; P: number } {
+  const B = prompts.length;
+  const { ids, positions, pads, P } = leftPadded(prompts);
   const out = tidyObj(() => {
     const res = forwardBlocked(core, { ids, m: B, T: P, positions, pads }, { collectKV: true });
     const last = tf.tensor1d(

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { compactCache, disposeCache, type KvCache } from '../decode.js';
+import { compactCache, disposeCache, leftPadded, type KvCache } from '../decode.js';
 import { headDim, kvHeads, mlpWidth, type ModelConfig } from '../config.js';
 import type { ModelCore } from '../core.js';
 import type { ParamSpec } from '../params.js';
@@ -12,7 +12,6 @@ import { gatherRows } from '../ops/vocab.js';
 import { hfInvFreq, hfRopeRow } from './rope.js';
 import { LORA_MODULES, loraScale, projection, type ProjOptions } from './lora.js';
 import type { TokenGrid } from '../forward.js';
-import { roundUp } from '../batching.js';
 
 /**
  * The Hugging Face decoder family (Llama 3 / SmolLM2, Qwen2/2.5, Qwen3), read top to bottom:
@@ -255,14 +254,7 @@ export function hfPrefill(
   opts: { adaptersOff?: boolean; head?: tf.Tensor2D | null } = {},
 ): { logits: tf.Tensor2D; cache: HfKvCache } {
   const B = prompts.length;
-  const P = roundUp(Math.max(...prompts.map((p) => p.length)));
-  const pads = prompts.map((p) => P - p.length);
-  const ids = new Int32Array(B * P);
-  const positions = new Int32Array(B * P);
-  prompts.forEach((p, b) => {
-    ids.set(p, b * P + pads[b]!);
-    for (let t = 0; t < P; t++) positions[b * P + t] = Math.max(0, t - pads[b]!);
-  });
+  const { ids, positions, pads, P } = leftPadded(prompts);
   const KV = kvHeads(core.config);
   const hd = core.hd;
   return tidyObj(() => {
