@@ -1,7 +1,7 @@
 // dependency-cruiser: the layer rules of laconic, run by `npm run check` (npx depcruise src rewards verifiers curricula bench).
 // The lower layers (model, data, rewards, verifiers, curricula) must not reach up into the layers that use them,
 // so each can be read, tested and reused without the trainer or the command line.
-const lower = '^(src/model|src/data|rewards|verifiers|curricula)/';
+const lower = '^(src/model|src/objectives|src/data|rewards|verifiers|curricula)/';
 const upper = '^src/(trainer|offline|sweep|eval|demo|cli)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */

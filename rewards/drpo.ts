@@ -6,7 +6,7 @@ import { checkSamples, frac, groupIndices } from './util.js';
  * DRPO — Decoupled Reward Policy Optimization (arXiv 2510.04474; Optimization-AI/DRPO).
  *
  * DRPO's length preference is not in the reward: the reward is the bare 0/1 correctness, and the
- * objective (`src/trainer/objectives/drpo.ts`, registered as `drpo`) weights each *positive* answer
+ * objective (`src/objectives/policy/drpo.ts`, registered as `drpo`) weights each *positive* answer
  * by exp((1 − |o|/L_pad)/λ) and contrasts it with a soft maximum over the negatives of its question.
  * This shaper supplies the binary reward and a preset naming that objective; the trainer must hand
  * the objective perSeq `group` and `correct` (this reward, 0/1) and the param `lPad`.

@@ -42,8 +42,8 @@ export { getShaper, listShapers, registerShaper } from '../rewards/index.js';
 export * as rewards from '../rewards/index.js';
 export * as curricula from '../curricula/index.js';
 export { computeAdvantages, getAdvantage, registerAdvantage, listAdvantages } from '../rewards/advantages.js';
-export { ppoClipLoss, klEstimate } from './trainer/objectives/ppoClip.js';
-import './trainer/objectives/index.js';
+export { ppoClipLoss, klEstimate } from './objectives/policy/ppoClip.js';
+import './objectives/policy/index.js';
 
 // training
 export { TrainConfigSchema, resolveTrainConfig, loadTrainConfig, type TrainConfig } from './trainer/config.js';

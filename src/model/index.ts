@@ -6,7 +6,7 @@ export * from './checkpoint.js';
 export * from './safetensors.js';
 export { paramSpecs, countParams, type ParamSpec } from './params.js';
 export * from './tokenizers/index.js';
-export { nllObjective } from './objectives/nll.js';
+export { nllObjective } from '../objectives/nll.js';
 export type { WorkerPoolOptions } from './parallel.js';
 export { setCustomKernels } from './ops/kernels.js';
 export * as hf from './hf/index.js';

@@ -78,6 +78,8 @@ export interface Objective {
 const registry = new Map<string, Objective>();
 
 export function registerObjective(name: string, objective: Objective): void {
+  // Two objectives under one name would make a config mean whichever module loaded last.
+  if (registry.has(name) && registry.get(name) !== objective) throw new Error(`objective "${name}" is already registered`);
   registry.set(name, objective);
 }
 

@@ -25,7 +25,7 @@ import type {
 } from './policyTypes.js';
 import { CharTokenizer } from './tokenizers/char.js';
 import type { Tokenizer } from './tokenizers/types.js';
-import './objectives/nll.js';
+import '../objectives/nll.js';
 import { cpuBackend, shareIdentityOnWasm } from './ops/kernels.js';
 
 export type * from './policyTypes.js';

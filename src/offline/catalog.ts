@@ -3,8 +3,8 @@ import { typeName, type ParamInfo } from '../../rewards/schemes.js';
 import { builderNames, builders, type Builder } from './builders.js';
 import { DpoConfigSchema } from './config.js';
 import { iterativeAlgorithmNames, iterativeAlgorithms, type IterativeAlgorithm } from './iterative.js';
-import { getPreferenceLoss, preferenceLossNames, unpairedLossNames } from './losses/index.js';
-import { describeListLosses } from './losses/listwise.js';
+import { getPreferenceLoss, preferenceLossNames, unpairedLossNames } from '../objectives/preference/index.js';
+import { describeListLosses } from '../objectives/preference/listwise.js';
 import { describeOracles } from './oracle.js';
 
 /**

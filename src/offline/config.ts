@@ -3,7 +3,7 @@ import { LoraSchema, ModelSourceFields } from '../model/source.js';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
 import { OptimSchema, VerifierSchema } from '../trainer/optimSchema.js';
 import { getIterativeAlgorithm, iterativeSchema, parseIterativeParams } from './iterative.js';
-import { lossSpecSchema } from './losses/index.js';
+import { lossSpecSchema } from '../objectives/preference/index.js';
 import { oracleSpecSchema } from './oracle.js';
 import { pairStrategyNames, type PairStrategyName } from './pairs.js';
 

@@ -31,7 +31,7 @@ export {
   type ResolvedLossSpec,
   type CombinedLoss,
   type TokenLogprobPairs,
-} from './losses/index.js';
+} from '../objectives/preference/index.js';
 export {
   parsePreferenceJsonl,
   parseUnpairedJsonl,
@@ -51,7 +51,7 @@ export {
 export { encodeSequence, encodePairs, encodeUnpaired, completionMask, type EncodeOptions, type EncodedSeq, type EncodedPair, type EncodedUnpaired } from './encode.js';
 export { getRefLogprobs, refCacheKey, hashFile, hashWeights, defaultRefCacheDir, type RefCacheKeyParts, type RefLogprobsResult } from './refcache.js';
 export { referenceLogprobs, type ReferenceRequest } from './reference.js';
-export { PREFERENCE_OBJECTIVE, preferenceObjective, preferenceObjectiveParamsSchema, type PreferenceObjectiveParams } from './objective.js';
+export { PREFERENCE_OBJECTIVE, preferenceObjective, preferenceObjectiveParamsSchema, type PreferenceObjectiveParams } from '../objectives/preference/objective.js';
 export {
   makePairs,
   pairStrategies,
@@ -77,5 +77,5 @@ export { mixedReferenceLogprobs, type ReferenceTermCheckpoint } from './referenc
 export { rankingAccuracy, pairPreference, pairScores, type RankingResult } from './ranking.js';
 export { lengthControlledWinRate, compareThroughOracle, type LcResult } from './lcwinrate.js';
 export { winRateAgainst, readAnswerRecords, attachAgainst, type AgainstResult } from './against.js';
-export { listLoss, listLossNames, type ListInputs, type ListLossName } from './losses/listwise.js';
+export { listLoss, listLossNames, type ListInputs, type ListLossName } from '../objectives/preference/listwise.js';
 export { describeLosses, formatLosses, type LossCatalog } from './catalog.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LossSpec } from './losses/index.js';
+import type { LossSpec } from '../objectives/preference/index.js';
 
 /**
  * Iterative (online) preference optimisation: `laconic dpo` with `iterative: {rounds,

@@ -23,7 +23,7 @@ import { validateGrpoConfig } from './validate.js';
 import { PolicyRuntime } from './runtime.js';
 import { constrainedWeights, constraintMetrics, updateConstraints, type ConstraintState } from './constraints.js';
 import { evalPolicy, heldOutProblems } from './evalPolicy.js';
-import './objectives/index.js';
+import '../objectives/policy/index.js';
 import { RolloutHooks, weighAdvantages } from '../rollout/trainerHooks.js';
 
 export { validateGrpoConfig };

@@ -1,8 +1,8 @@
 import { listObjectives } from '../model/objective.js';
 import { listAdvantages } from '../../rewards/advantages.js';
-import { listPolicyLosses, PolicyLossParamsSchema } from './objectives/policyLoss.js';
-import { DrpoParamsSchema } from './objectives/drpo.js';
-import './objectives/index.js';
+import { listPolicyLosses, PolicyLossParamsSchema } from '../objectives/policy/policyLoss.js';
+import { DrpoParamsSchema } from '../objectives/policy/drpo.js';
+import '../objectives/policy/index.js';
 
 /**
  * What `laconic schemes` prints after the shapers: the policy objectives (`objective:`), with the

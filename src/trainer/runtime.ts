@@ -51,7 +51,7 @@ export interface RuntimeConfig {
 /** Modules that register the objectives a worker thread may be asked to run (looked up by name there). */
 export function objectiveModules(): string[] {
   const ext = path.extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js';
-  return [new URL(`./objectives/index${ext}`, import.meta.url).href, new URL(`../offline/objective${ext}`, import.meta.url).href];
+  return [new URL(`../objectives/index${ext}`, import.meta.url).href];
 }
 
 export interface SampledText {

@@ -2,9 +2,9 @@ import { getObjective } from '../model/objective.js';
 import type { ResolvedRewardSpec } from '../../rewards/pipeline.js';
 import { objectiveFor } from './batch.js';
 import { TrainConfigSchema, type TrainConfig } from './config.js';
-import { parseDrpoParams } from './objectives/drpo.js';
-import { isPolicyLoss, parsePolicyLossParams } from './objectives/policyLoss.js';
-import './objectives/index.js';
+import { parseDrpoParams } from '../objectives/policy/drpo.js';
+import { isPolicyLoss, parsePolicyLossParams } from '../objectives/policy/policyLoss.js';
+import '../objectives/policy/index.js';
 
 /**
  * Checks that need no model: combinations the objectives cannot honour, presets that disagree with

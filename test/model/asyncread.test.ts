@@ -17,7 +17,7 @@ import { runSft, SftConfigSchema } from '../../src/sft/sft.js';
 import { resolveDpoConfig } from '../../src/offline/config.js';
 import { writePreferenceFile } from '../../src/offline/data.js';
 import { runDpo } from '../../src/offline/train.js';
-import { drpoLoss, parseDrpoParams } from '../../src/trainer/objectives/drpo.js';
+import { drpoLoss, parseDrpoParams } from '../../src/objectives/policy/drpo.js';
 import { Rng } from '../../src/util/rng.js';
 import { registerObjective } from '../../src/model/objective.js';
 import { fullMask, maxAbsDiff, randomSeqs, TINY } from './helpers.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Policy } from '../../src/model/policy.js';
 import { Rng } from '../../src/util/rng.js';
 import { registerObjective } from '../../src/model/objective.js';
-import { nllObjective } from '../../src/model/objectives/nll.js';
+import { nllObjective } from '../../src/objectives/nll.js';
 import { fullMask, maxAbsDiff, randomSeqs, TINY, useWasm } from './helpers.js';
 import './fixtures/scaledNll.js';
 

@@ -9,7 +9,7 @@ import { register as registerDpo } from '../../src/cli/commands/dpo.js';
 import { register as registerPairs } from '../../src/cli/commands/pairs.js';
 import { register as registerLosses } from '../../src/cli/commands/losses.js';
 import { iterativeAlgorithmNames } from '../../src/offline/iterative.js';
-import { preferenceLossNames } from '../../src/offline/losses/index.js';
+import { preferenceLossNames } from '../../src/objectives/preference/index.js';
 
 function program(): Command {
   const p = new Command();

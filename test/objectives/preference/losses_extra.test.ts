@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { combinePreferenceLosses, pairsFromTokenLogprobs, preferenceLosses, sortAscending, updateRunningMean, type PairArrays } from '../../src/offline/losses/index.js';
+import { combinePreferenceLosses, pairsFromTokenLogprobs, preferenceLosses, sortAscending, updateRunningMean, type PairArrays } from '../../../src/objectives/preference/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

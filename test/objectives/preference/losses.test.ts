@@ -9,7 +9,7 @@ import {
   resolveLossSpecs,
   unpairedLosses,
   type PairArrays,
-} from '../../src/offline/losses/index.js';
+} from '../../../src/objectives/preference/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ObjectiveContext } from '../../src/model/objective.js';
-import { getObjective } from '../../src/model/objective.js';
-import { klEstimate } from '../../src/trainer/objectives/ppoClip.js';
-import '../../src/trainer/objectives/index.js';
+import type { ObjectiveContext } from '../../../src/model/objective.js';
+import { getObjective } from '../../../src/model/objective.js';
+import { klEstimate } from '../../../src/objectives/policy/ppoClip.js';
+import '../../../src/objectives/policy/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

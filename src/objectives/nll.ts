@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerObjective, type Objective } from '../objective.js';
+import { registerObjective, type Objective } from '../model/objective.js';
 
 /**
  * Supervised fine-tuning loss: token-mean negative log-likelihood over lossMask. Divides by the whole

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getObjective, type ObjectiveContext } from '../../src/model/objective.js';
-import { PREFERENCE_OBJECTIVE } from '../../src/offline/objective.js';
-import { preferenceLosses } from '../../src/offline/losses/index.js';
-import { initBackend } from '../../src/backend/index.js';
+import { getObjective, type ObjectiveContext } from '../../../src/model/objective.js';
+import { PREFERENCE_OBJECTIVE } from '../../../src/objectives/preference/objective.js';
+import { preferenceLosses } from '../../../src/objectives/preference/index.js';
+import { initBackend } from '../../../src/backend/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

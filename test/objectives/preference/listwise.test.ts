@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listLoss } from '../../src/offline/losses/listwise.js';
+import { listLoss } from '../../../src/objectives/preference/listwise.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ObjectiveContext } from '../../src/model/objective.js';
-import { getObjective } from '../../src/model/objective.js';
-import { listPolicyLosses, parsePolicyLossParams, quantile, registerPolicyLoss } from '../../src/trainer/objectives/policyLoss.js';
-import '../../src/trainer/objectives/index.js';
+import type { ObjectiveContext } from '../../../src/model/objective.js';
+import { getObjective } from '../../../src/model/objective.js';
+import { listPolicyLosses, parsePolicyLossParams, quantile, registerPolicyLoss } from '../../../src/objectives/policy/policyLoss.js';
+import '../../../src/objectives/policy/index.js';
 
 // Every expected number below is computed by hand (in plain JS arithmetic) from the papers' formulas.
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { registerObjective, type Objective, type ObjectiveContext } from '../model/objective.js';
+import { registerObjective, type Objective, type ObjectiveContext } from '../../model/objective.js';
 import {
   combineLossTensors,
   computeUnpairedLoss,
@@ -9,7 +9,7 @@ import {
   resolveLossSpecs,
   type LossTensors,
   type ResolvedLossSpec,
-} from './losses/index.js';
+} from './index.js';
 
 /**
  * The `preference` objective: the DPO family inside the policy's trainStep.

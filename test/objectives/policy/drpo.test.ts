@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getObjective, type BatchTotals, type ObjectiveContext } from '../../src/model/objective.js';
-import { drpoLoss, parseDrpoParams, planGroups } from '../../src/trainer/objectives/drpo.js';
+import { getObjective, type BatchTotals, type ObjectiveContext } from '../../../src/model/objective.js';
+import { drpoLoss, parseDrpoParams, planGroups } from '../../../src/objectives/policy/drpo.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
