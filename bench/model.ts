@@ -1,15 +1,18 @@
 /**
  * Policy throughput: `npm run bench -- model [--config tiny|small|all] [--backend auto|wasm|cpu|tensorflow|webgpu]
  *   [--steps 5] [--micro-batch 8] [--sample-batch 16] [--workers auto|N] [--impl auto|blocked|reference] [--kernels on|off] [--repeat 1]
- *   [--native auto|on|off]`
+ *   [--native auto|on|off] [--fused on|off] [--sample-rounds 3]`
  *
  * Prints one JSON line per config: train_tokens_per_s (forward + backward + optimizer step over a
  * 16 × context batch, every token a target), sample_tokens_per_s (KV cache, 16 sequences of new tokens
- * from a 1-token prompt at temperature 1; the budget is min(128, context - 1)), peak_rss_mb.
+ * from a 1-token prompt at temperature 1; the budget is min(128, context - 1); --sample-rounds 3 runs
+ * timed together), peak_rss_mb.
  * --impl auto (default) takes the policy's default for the backend ('blocked' on wasm/cpu, 'reference'
  * on GPU backends); --impl reference runs the plain-tfjs forward pass (batched attention, autodiff gradients) as a
  * baseline under the same conditions; --kernels off replaces laconic's JS kernels (row slices, fused
- * RoPE, in-place KV cache, ...) with plain tfjs ops. --workers: data-parallel worker threads for training (default: cores - 1 on wasm/cpu, 0 on GPU backends). The *_per_cpu_s fields
+ * RoPE, in-place KV cache, ...) with plain tfjs ops; --fused off keeps the OpenBLAS products but not the
+ * addon's fused kernels (norms, GELU, softmax, Adam, the decode step; ops/nativeOps.ts), in the main
+ * thread only (measure it with --workers 0). --workers: data-parallel worker threads for training (default: cores - 1 on wasm/cpu, 0 on GPU backends). The *_per_cpu_s fields
  * divide by the CPU time of the whole process (all threads): on a shared machine they move less than
  * the wall-clock rates. Run a few times and read the numbers as noisy.
  */
@@ -18,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
 import { nativeLabel, type NativeChoice } from '../src/backend/native.js';
 import { MODEL_PRESETS } from '../src/model/config.js';
-import { setCustomKernels } from '../src/model/ops/kernels.js';
+import { setCustomKernels, setNativeOps } from '../src/model/ops/kernels.js';
 import { Policy } from '../src/model/policy.js';
 import { defaultWorkers } from '../src/trainer/runtime.js';
 import { Rng } from '../src/util/rng.js';
@@ -48,6 +51,8 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, wo
   const sampleBatch = intArg(args, 'sample-batch', BATCH);
   const kernels = String(args.kernels ?? 'on');
   setCustomKernels(kernels !== 'off');
+  const fused = String(args.fused ?? 'on');
+  setNativeOps(fused !== 'off');
   const impl = String(args.impl ?? 'auto');
   if (impl !== 'auto' && impl !== 'blocked' && impl !== 'reference') throw new Error(`--impl: "${impl}" is not auto, blocked or reference`);
   const policy = Policy.create(cfg, { seed: 0, impl: impl === 'auto' ? undefined : impl });
@@ -69,12 +74,14 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, wo
   const prompts = Array.from({ length: sampleBatch }, () => [1]);
   const sopts = { temperature: 1, stopTokens: [] as number[], maxNewTokens: newTokens, batchSize: sampleBatch };
   await policy.sample(prompts.slice(0, 2), { ...sopts, maxNewTokens: 4, rng: new Rng(2) });
+  // several runs timed together: one is short next to the 10 ms resolution of /proc CPU time
+  const rounds = Math.max(1, intArg(args, 'sample-rounds', 3));
   const t1 = performance.now();
   const c1 = processCpu();
-  const out = await policy.sample(prompts, { ...sopts, rng: new Rng(3) });
+  let sampled = 0;
+  for (let r = 0; r < rounds; r++) sampled += (await policy.sample(prompts, { ...sopts, rng: new Rng(3 + r) })).reduce((a, x) => a + x.length, 0);
   const sampleS = (performance.now() - t1) / 1000;
   const sampleCpu = processCpu() - c1;
-  const sampled = out.reduce((a, r) => a + r.length, 0);
 
   printResult({
     config: name,
@@ -91,8 +98,10 @@ async function benchConfig(name: keyof typeof MODEL_PRESETS, backend: string, wo
     workers,
     impl: policy.impl,
     kernels,
+    fused: fused !== 'off' && nativeLabel() !== null ? 'on' : 'off', // the addon's fused norm/GELU/softmax/decode kernels (--fused)
     native: nativeLabel() ?? 'off', // OpenBLAS matMul (--native, LACONIC_NATIVE; threads: LACONIC_BLAS_THREADS)
     sample: `${sampleBatch}x${newTokens}`,
+    sample_rounds: rounds,
     tensors: tf.memory().numTensors,
   });
   await policy.stopWorkers();

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch-CPU baseline for `npm run bench -- model`: the same model and the same work, timed the same way.
 
-    python3 bench/torch_model.py [--config tiny|small|all] [--steps 5] [--micro-batch 8] [--threads N]
+    python3 bench/torch_model.py [--config tiny|small|all] [--steps 5] [--micro-batch 8] [--threads N] [--sample-rounds 3]
 
 The model is laconic's default 'gpt' block (src/model/forward.ts): token embedding tied to the output
 head, pre-RMSNorm (weight only, eps 1e-5), fused qkv without biases, RoPE (rotate_half, base 10000),
 causal attention, tanh-GELU MLP of width 4·d, AdamW. Training: a 16 x context batch, every token a
 target, split into micro-batches whose gradients are accumulated, one optimizer step per batch; one
 warm-up step, then --steps timed. Sampling: 16 sequences of min(128, context-1) new tokens from a
-1-token prompt at temperature 1 with a KV cache. Prints one JSON line per config with the fields of
+1-token prompt at temperature 1 with a KV cache, --sample-rounds times (timed together: one run is
+short next to the 10 ms resolution of CPU time). Prints one JSON line per config with the fields of
 bench/model.ts (train_tokens_per_s, sample_tokens_per_s, ...). Needs `pip install torch` (CPU wheel).
 """
 import argparse
@@ -95,7 +96,7 @@ class GPT(torch.nn.Module):
         return self.lnf(x) @ self.wte.weight.T
 
 
-def bench(name, steps, micro, threads):
+def bench(name, steps, micro, threads, rounds):
     c = PRESETS[name]
     torch.manual_seed(0)
     model = GPT(c["vocab"], c["ctx"], c["d"], c["layers"], c["heads"])
@@ -141,7 +142,7 @@ def bench(name, steps, micro, threads):
     sample(4)
     t1 = time.perf_counter()
     c1 = time.process_time()
-    sampled = sample(new)
+    sampled = sum(sample(new) for _ in range(rounds))
     sample_s = time.perf_counter() - t1
     sample_cpu = time.process_time() - c1
     n_params = sum(p.numel() for p in model.parameters())
@@ -159,6 +160,7 @@ def bench(name, steps, micro, threads):
                 "micro_batch": micro,
                 "threads": threads,
                 "sample": f"{BATCH}x{new}",
+                "sample_rounds": rounds,
             }
         ),
         flush=True,
@@ -170,13 +172,14 @@ def main():
     ap.add_argument("--config", default="all", choices=["tiny", "small", "all"])
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--micro-batch", type=int, default=8)
+    ap.add_argument("--sample-rounds", type=int, default=3, help="sampling runs timed together (a run is short)")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = torch's default: the cores)")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     names = list(PRESETS) if a.config == "all" else [a.config]
     for n in names:
-        bench(n, a.steps, a.micro_batch, torch.get_num_threads())
+        bench(n, a.steps, a.micro_batch, torch.get_num_threads(), max(1, a.sample_rounds))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const src = path.join(here, 'laconic_blas.c');
+const srcs = ['laconic_blas.c', 'laconic_ops.c', 'laconic_decode.c'].map((f) => path.join(here, f));
 const outDir = path.join(here, 'build');
 const out = path.join(outDir, 'laconic_blas.node');
 const HOW =
@@ -42,9 +42,9 @@ function main() {
   const cc = process.env.CC || 'cc';
   const probe = spawnSync(cc, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) skip(`no C compiler "${cc}"`);
-  const flags = ['-O2', '-fPIC', '-shared', '-std=c11', `-I${inc}`, src, '-o', out];
+  const flags = ['-O3', '-fno-trapping-math', '-fno-math-errno', '-fPIC', '-shared', '-std=c11', `-I${inc}`, ...srcs, '-o', out];
   const libs =
-    process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup', '-framework', 'Accelerate'] : ['-lopenblas'];
+    process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup', '-framework', 'Accelerate'] : ['-lopenblas', '-lm'];
   fs.mkdirSync(outDir, { recursive: true });
   const tmp = `${out}.tmp`;
   flags[flags.length - 1] = tmp;

@@ -9,6 +9,7 @@
  *   sgemmBatched(transA, transB, M, N, K, alpha, A, strideA, lda, B, strideB, ldb, beta, C, strideC, ldc, batch)
  *       row-major; strides in floats between consecutive matrices (0 broadcasts one matrix)
  *   setThreads(n), getThreads(), info() -> "OpenBLAS 0.3.21 ..." | "Accelerate"
+ *   and the fused kernels of laconic_ops.c (norms, GELU, softmax, RoPE) and laconic_decode.c (a decode step)
  *
  * The BLAS prototypes are declared here rather than taken from cblas.h: Debian installs that header
  * under a per-variant directory, and only these few symbols are needed.
@@ -197,6 +198,9 @@ static napi_value Info(napi_env env, napi_callback_info info) {
   return r;
 }
 
+int laconic_define_ops(napi_env env, napi_value exports);    /* laconic_ops.c */
+int laconic_define_decode(napi_env env, napi_value exports); /* laconic_decode.c */
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -206,5 +210,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"info", NULL, Info, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  if (!laconic_define_ops(env, exports) || !laconic_define_decode(env, exports)) return NULL;
   return exports;
 }

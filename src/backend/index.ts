@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { shareIdentityOnWasm } from '../model/ops/kernels.js';
 import { blasThreadsFromEnv, loadAddon, NATIVE_CHOICES, nativeChoiceFromEnv, nativeOverride, type NativeChoice } from './native.js';
 import { registerNativeKernels, unregisterNativeKernels } from './nativeKernels.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../config/backend.js';
 
 /**
  * TensorFlow.js backend selection.
@@ -12,9 +13,8 @@ import { registerNativeKernels, unregisterNativeKernels } from './nativeKernels.
  * import so that laconic installs and runs without them.
  */
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
-
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'];
+// The list of choices is a leaf (src/config/backend.ts) so that config schemas name them without loading tfjs.
+export { BACKEND_CHOICES, type BackendChoice };
 
 export interface BackendInfo {
   /** tfjs backend name now active: 'tensorflow', 'wasm', 'cpu' or 'webgpu'. */

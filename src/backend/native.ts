@@ -63,6 +63,40 @@ export interface BlasAddon {
   info(): string;
 }
 
+type F32 = Float32Array;
+
+/**
+ * The fused elementwise kernels of native/laconic_ops.c, built into the same addon (an addon built
+ * before they existed lacks them: nativeOps() is then null and the composite ops run).
+ */
+export interface OpsAddon {
+  norm(layer: number, x: F32, g: F32, b: F32 | null, y: F32, stats: F32, R: number, C: number, eps: number): void;
+  normGrad(layer: number, x: F32, g: F32, stats: F32, dy: F32, dx: F32, dg: F32, db: F32 | null, R: number, C: number): void;
+  gelu(x: F32, y: F32, n: number): void;
+  geluSaved(x: F32, y: F32, s: F32, n: number): void;
+  geluGrad(x: F32, s: F32, dy: F32, dx: F32, n: number): void;
+  softmaxMasked(x: F32, mask: F32 | null, y: F32, R: number, C: number, maskRows: number): void;
+  softmaxGrad(p: F32, dp: F32, ds: F32, R: number, C: number): void;
+  rope(x: F32, cos: F32, sin: F32, y: F32, R: number, D: number, ropeRows: number, sign: number): void;
+  blockT(x: F32, y: F32, R: number, C: number, b: number): void;
+  adam(p: F32, g: F32, m: F32, v: F32, po: F32, mo: F32, vo: F32, n: number, ...hyper: number[]): void;
+  /** One decoding step of the gpt block (native/laconic_decode.c documents the arguments). */
+  decodeStep(
+    dims: Int32Array,
+    eps: number,
+    scale: number,
+    weights: (F32 | null)[],
+    caches: F32[],
+    x: F32,
+    rows: Int32Array,
+    pos: Int32Array,
+    cos: F32 | null,
+    sin: F32 | null,
+    lens: Int32Array,
+    out: F32,
+  ): void;
+}
+
 export type AddonLoad = { ok: true; addon: BlasAddon; file: string } | { ok: false; why: string };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -77,6 +111,29 @@ export function addonCandidates(): string[] {
 
 const loads = new Map<string, AddonLoad>();
 
+const AVX512 = ['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'];
+
+/**
+ * OPENBLAS_CORETYPE for this machine, or null to leave OpenBLAS's own choice. OpenBLAS 0.3.21 (Debian
+ * 12) runs AMD CPUs with AVX-512 (Zen 4) on its Haswell (AVX2) kernels; its SkylakeX kernels ran the
+ * model's products at ~215 instead of ~115 GFLOP/s per core there. Only for AMD CPUs that report every
+ * AVX-512 subset those kernels use (a missing one would be an illegal instruction), and never over a
+ * value the user set. Reads /proc/cpuinfo; elsewhere null.
+ */
+export function blasCoretype(cpuinfo: string | null = readCpuinfo()): string | null {
+  if (process.env.OPENBLAS_CORETYPE || !cpuinfo || !/^vendor_id\s*:\s*AuthenticAMD/m.test(cpuinfo)) return null;
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? '').trim().split(/\s+/));
+  return AVX512.every((f) => flags.has(f)) ? 'SkylakeX' : null;
+}
+
+function readCpuinfo(): string | null {
+  try {
+    return process.platform === 'linux' ? fs.readFileSync('/proc/cpuinfo', 'utf8') : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Load the addon (cached per path); never throws. */
 export function loadAddon(candidates: string[] = addonCandidates()): AddonLoad {
   const key = candidates.join('\0');
@@ -89,6 +146,12 @@ export function loadAddon(candidates: string[] = addonCandidates()): AddonLoad {
   for (const file of candidates) {
     if (!fs.existsSync(file)) continue;
     try {
+      // read by OpenBLAS when the addon's dlopen loads it, so it must be set first
+      const core = blasCoretype();
+      if (core) {
+        process.env.OPENBLAS_CORETYPE = core;
+        coretypeSet = true;
+      }
       const addon = createRequire(import.meta.url)(file) as BlasAddon;
       if (typeof addon.sgemmBatched !== 'function') throw new Error('not a laconic_blas addon');
       r = { ok: true, addon, file };
@@ -137,11 +200,17 @@ export function blasThreadsFromEnv(): number {
   return n;
 }
 
-/** "OpenBLAS 0.3.21" from openblas_get_config()'s "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell ...". */
+/**
+ * "OpenBLAS 0.3.21" from openblas_get_config()'s "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell ...", with
+ * " (SkylakeX kernels)" when blasCoretype() chose them.
+ */
 export function blasName(info: string): string {
   const m = /^(OpenBLAS\s+[\w.]+)/.exec(info.trim());
-  return m ? m[1]! : info.trim().split(/\s+/)[0] || 'BLAS';
+  const name = m ? m[1]! : info.trim().split(/\s+/)[0] || 'BLAS';
+  return m && coretypeSet && / SkylakeX /.test(` ${info} `) ? `${name} (SkylakeX kernels)` : name;
 }
+
+let coretypeSet = false;
 
 interface NativeState {
   addon: BlasAddon;
@@ -166,6 +235,13 @@ export function nativeAddon(): BlasAddon | null {
  */
 export function nativeActive(): boolean {
   return state !== null && tf.getBackend() === 'wasm';
+}
+
+/** The fused elementwise kernels while the addon is active on wasm and has them, else null. */
+export function nativeOps(): OpsAddon | null {
+  if (!nativeActive()) return null;
+  const a = state!.addon as BlasAddon & Partial<OpsAddon>;
+  return typeof a.norm === 'function' && typeof a.decodeStep === 'function' && typeof a.adam === 'function' ? (a as OpsAddon) : null;
 }
 
 /** "OpenBLAS 0.3.21, 1 thread" while active, else null. */

@@ -8,6 +8,8 @@ import { roundUp } from './batching.js';
 import { oneHotF32, tidyObj } from './ops/consts.js';
 import { rope as ropeOp } from './ops/kernels.js';
 import { kvWriteK, normK, type DecodeGeometry, type DecodeStepInfo } from './ops/decodeKernels.js';
+import { nativeOpsOn } from './ops/kernels.js';
+import { decodeStepNative, type DecodeStepArgs } from './ops/nativeOps.js';
 
 /**
  * KV cache for incremental decoding: per layer, keys and values after RoPE, [B, H, t, hd], plus an
@@ -187,6 +189,7 @@ export class JsKvDecoder {
   private readonly wpe: Float32Array | null;
   private readonly head: tf.Tensor2D;
   private readonly ownsHead: boolean;
+  private stepWeights: (tf.Tensor | null)[] | null = null;
 
   constructor(
     private readonly core: ModelCore,
@@ -290,14 +293,12 @@ export class JsKvDecoder {
         }
       }
     }
-    // additive mask over cache slots: row b sees slots ≤ its position; rows not fed this step see slot 0
-    const maskV = new Float32Array(B * H * cap).fill(-1e9);
+    // row b sees cache slots ≤ its position; rows not fed this step see slot 0
     const fed = new Int32Array(B).fill(-1);
     for (let r = 0; r < R; r++) fed[rows[r]!] = pos[r]!;
-    for (let b = 0; b < B; b++) {
-      const upto = Math.max(0, fed[b]!);
-      for (let h = 0; h < H; h++) maskV.fill(0, (b * H + h) * cap, (b * H + h) * cap + upto + 1);
-    }
+    const lens = Int32Array.from(fed, (p) => Math.max(0, p) + 1);
+    // on the native addon the whole step is one call (ops/nativeOps.ts decodeStepNative)
+    if (nativeOpsOn()) return this.nativeStep(x0, { rows, pos, lens, cos: cos && Float32Array.from(cos), sin: sin && Float32Array.from(sin) });
     const info: DecodeStepInfo = { rows, pos, cos, sin };
     const layerNorm = c.norm === 'layernorm';
     const nrm = (x: tf.Tensor2D, pre: string) => normK(x, core.p(`${pre}.weight`), core.opt(`${pre}.bias`), c.normEps, layerNorm);
@@ -307,18 +308,33 @@ export class JsKvDecoder {
       return (b ? tf.add(y, b) : y) as tf.Tensor2D;
     };
     return tf.tidy(() => {
-      const mask = tf.tensor3d(maskV, [B * H, 1, cap]);
+      const mask = cacheMask(lens, H, cap);
       let x = tf.tensor2d(x0, [B, d]);
       for (let i = 0; i < c.nLayers; i++) {
         const pre = `h.${i}`;
         const q = kvWriteK(lin(nrm(x, `${pre}.ln_1`), `${pre}.attn.c_attn`), this.kc[i]!, this.vc[i]!, this.geom, info);
-        const s = tf.add(tf.matMul(q, this.kc[i]!, false, true), mask);
-        const o = tf.reshape(tf.matMul(tf.softmax(s) as tf.Tensor3D, this.vc[i]!), [B, d]) as tf.Tensor2D;
+        const o = attendCache(q, this.kc[i]!, this.vc[i]!, mask, B, d);
         x = tf.add(x, lin(o, `${pre}.attn.c_proj`));
         x = tf.add(x, lin(gelu(lin(nrm(x, `${pre}.ln_2`), `${pre}.mlp.c_fc`)), `${pre}.mlp.c_proj`));
       }
       return tf.matMul(nrm(x, 'ln_f'), this.head);
     });
+  }
+
+  /** step() as one native call: the same arithmetic, products on BLAS, caches written in place. */
+  private nativeStep(x0: Float32Array, s: Pick<DecodeStepArgs, 'rows' | 'pos' | 'lens' | 'cos' | 'sin'>): tf.Tensor2D {
+    const core = this.core;
+    const c = core.config;
+    const { B, H, hd, scale } = this.geom;
+    // parameters do not change while a decoder lives (sampling runs between optimizer steps)
+    const weights = (this.stepWeights ??= [
+      ...Array.from({ length: c.nLayers }, (_, i) => ['ln_1', 'attn.c_attn', 'attn.c_proj', 'ln_2', 'mlp.c_fc', 'mlp.c_proj'].map((n) => `h.${i}.${n}`)).flat(),
+      'ln_f',
+    ].flatMap((n): (tf.Tensor | null)[] => [core.p(`${n}.weight`), core.opt(`${n}.bias`)]).concat([this.head]));
+    const caches = this.kc.flatMap((k, i) => [k, this.vc[i]!]);
+    const F = c.mlpRatio * c.dModel;
+    const dims = Int32Array.from([B, c.dModel, H, hd, c.nLayers, F, c.vocabSize, this.tcap, c.norm === 'layernorm' ? 1 : 0, c.positional === 'rope' ? 1 : 0]);
+    return tf.tidy(() => decodeStepNative(tf.tensor2d(x0, [B, c.dModel]), { ...s, dims, eps: c.normEps, scale, vocab: c.vocabSize, weights, caches }));
   }
 
   dispose(): void {
@@ -327,4 +343,18 @@ export class JsKvDecoder {
     this.vc = [];
     if (this.ownsHead) this.head.dispose();
   }
+}
+
+/** Additive mask [B·H, 1, cap] over cache slots: row b sees slots < lens[b] (0 visible, -1e9 hidden). */
+function cacheMask(lens: Int32Array, H: number, cap: number): tf.Tensor3D {
+  const B = lens.length;
+  const v = new Float32Array(B * H * cap).fill(-1e9);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) v.fill(0, (b * H + h) * cap, (b * H + h) * cap + lens[b]!);
+  return tf.tensor3d(v, [B * H, 1, cap]);
+}
+
+/** One query per (sequence, head), q [B·H, 1, hd], attending over the caches with an additive mask; [B, d]. */
+function attendCache(q: tf.Tensor3D, kc: tf.Tensor3D, vc: tf.Tensor3D, mask: tf.Tensor3D, B: number, d: number): tf.Tensor2D {
+  const s = tf.add(tf.matMul(q, kc, false, true), mask);
+  return tf.reshape(tf.matMul(tf.softmax(s) as tf.Tensor3D, vc), [B, d]) as tf.Tensor2D;
 }

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { loadAddon, nativeActive, nativeChoiceFromEnv } from '../../src/backend/native.js';
+import { blasCoretype, loadAddon, nativeActive, nativeChoiceFromEnv } from '../../src/backend/native.js';
 import { blockedCausalAttention, blockMaskValues } from '../../src/model/ops/attention.js';
 import { linear, linearT } from '../../src/model/ops/linear.js';
 import { t2d } from '../../src/model/ops/kernels.js';
@@ -57,7 +57,7 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: numbe
 describe.skipIf(!built)('OpenBLAS matMul kernels on wasm (addon built)', () => {
   it('the banner names the BLAS and one thread; products of every layout match the definition', async () => {
     const info = await initBackend('wasm', 'on');
-    expect(info.detail).toMatch(/^\+ OpenBLAS \d+\.\d+\.\d+, 1 thread; /);
+    expect(info.detail).toMatch(/^\+ OpenBLAS \d+\.\d+\.\d+( \(SkylakeX kernels\))?, 1 thread; /);
     expect(nativeActive()).toBe(true);
     const rng = new Rng(5);
     const cases: [number[], number[], boolean, boolean][] = [
@@ -138,6 +138,23 @@ describe.skipIf(!built)('OpenBLAS matMul kernels on wasm (addon built)', () => {
 });
 
 describe('native path absent or off', () => {
+  it('OpenBLAS kernels: SkylakeX only for AMD CPUs with every AVX-512 subset, never over a set OPENBLAS_CORETYPE', () => {
+    const saved = process.env.OPENBLAS_CORETYPE;
+    delete process.env.OPENBLAS_CORETYPE;
+    try {
+      const all = 'fpu sse2 avx2 avx512f avx512cd avx512bw avx512dq avx512vl fma';
+      expect(blasCoretype(`vendor_id\t: AuthenticAMD\nflags\t\t: ${all}\n`)).toBe('SkylakeX');
+      expect(blasCoretype(`vendor_id\t: AuthenticAMD\nflags\t\t: ${all.replace(' avx512vl', '')}\n`)).toBeNull();
+      expect(blasCoretype(`vendor_id\t: GenuineIntel\nflags\t\t: ${all}\n`)).toBeNull();
+      expect(blasCoretype(null)).toBeNull();
+      process.env.OPENBLAS_CORETYPE = 'Haswell';
+      expect(blasCoretype(`vendor_id\t: AuthenticAMD\nflags\t\t: ${all}\n`)).toBeNull();
+    } finally {
+      if (saved === undefined) delete process.env.OPENBLAS_CORETYPE;
+      else process.env.OPENBLAS_CORETYPE = saved;
+    }
+  });
+
   it('auto without the addon runs plain wasm and says why; on is an error', async () => {
     process.env.LACONIC_NATIVE_ADDON = path.join(import.meta.dirname, 'no-such-dir', 'laconic_blas.node');
     const info = await initBackend('wasm', 'auto');
