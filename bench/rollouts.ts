@@ -87,14 +87,22 @@ async function main(argv: string[]): Promise<void> {
   // one sync measured the way training pays it (LoRA: adapter file + fresh context; full: re-export + reload)
   const syncMs = await engine.sync();
   for (const n of counts) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const out = await run(n, newTokens);
     const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const cpuS = (c.user + c.system) / 1e6;
+    const tokens = out.reduce((a, o) => a + o.length, 0);
     printResult({
       shape,
       engine: engineName,
       sequences: n,
-      sample_tokens_per_s: round(out.reduce((a, o) => a + o.length, 0) / s),
+      sample_tokens_per_s: round(tokens / s),
+      // CPU seconds of this process (all its threads): on a shared machine tokens per CPU-second is the steadier number
+      cpu_s: round(cpuS, 2),
+      tokens_per_cpu_s: round(tokens / cpuS),
+      load_avg: round(os.loadavg()[0]!, 1),
       sync_ms: round(syncMs),
       mode: r > 0 ? `lora r ${r}` : 'full',
       detail: engineName === 'tfjs' ? `${info.name}${info.detail ? ` (${info.detail})` : ''}` : `${(engine as LlamaCppEngine).device}, ${threads ?? 'default'} thread(s), ${String(args.dtype ?? 'f32')} weights`,

@@ -18,10 +18,12 @@ import type { RolloutEngine } from './engine.js';
  * (logits / T, after top-k / top-p), so with top_p = 1 and top_k = 0 it is the same quantity as the tfjs
  * policy's logprob at the sampling temperature; greedy decoding reports temperature 1.
  *
- * Speed on CPU (bench/rollouts.ts): with top_k 0 llama.cpp's sampler works over the whole vocabulary for each
- * token of each sequence, which at SmolLM2-135M's 49k vocabulary costs about as much as the forward pass; a
- * top_k (40) made sampling ~3.5× faster. llama.cpp's worker threads spin at barriers, so on a machine whose
- * cores are shared with other processes `threads` above the free cores slows it down by an order of magnitude.
+ * Speed on CPU (bench/rollouts.ts, docs/llama-cpp.md): the drawn token's probability comes from
+ * node-llama-cpp's native sampleToken, which sorts the whole candidate array first; with top_k 0 at
+ * SmolLM2-135M's 49k vocabulary that costs about as much as the forward pass (a top_k <= 128 takes llama.cpp's
+ * partial-sort path). bf16 weights use the CPU's avx512_bf16 dot products where it has them. llama.cpp's
+ * worker threads spin at barriers, so on a machine whose cores are shared with other processes `threads`
+ * above the free cores slows it down by an order of magnitude.
  */
 
 export interface LlamaCppOptions {
@@ -76,6 +78,8 @@ export class LlamaCppEngine implements RolloutEngine {
   private syncs = 0;
   private loraFile: string | null = null;
   private modelFile: string;
+  /** The last sample() or sync() queued: they run one after another (see sample). */
+  private busy: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly policy: Policy,
@@ -118,7 +122,14 @@ export class LlamaCppEngine implements RolloutEngine {
     this.loraFile = file;
   }
 
-  async sync(): Promise<number> {
+  /** Queued behind any sample() in flight: a sync drops the context those samples decode in. */
+  sync(): Promise<number> {
+    const run = this.busy.then(() => this.syncNow());
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async syncNow(): Promise<number> {
     const t0 = performance.now();
     this.syncs++;
     const oldLora = this.loraFile;
@@ -178,7 +189,17 @@ export class LlamaCppEngine implements RolloutEngine {
     return this.seqs;
   }
 
-  async sample(prompts: number[][], o: SampleOptions): Promise<SampleResult[]> {
+  /**
+   * Calls are serialized: each lane owns one context sequence and clears it before a prompt, so two calls
+   * running at once would put two prompts into one sequence's KV cells.
+   */
+  sample(prompts: number[][], o: SampleOptions): Promise<SampleResult[]> {
+    const run = this.busy.then(() => this.sampleNow(prompts, o));
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sampleNow(prompts: number[][], o: SampleOptions): Promise<SampleResult[]> {
     const greedy = !!o.greedy;
     if (!greedy && (o.logprobTemperature ?? 1) !== o.temperature) {
       throw new Error(`rollout.engine llama_cpp reports logprobs at the sampling temperature (${o.temperature}), not at ${o.logprobTemperature ?? 1}`);
@@ -210,6 +231,7 @@ export class LlamaCppEngine implements RolloutEngine {
   }
 
   async close(): Promise<void> {
+    await this.busy;
     await this.dropContext();
     await this.model.dispose();
     await this.llama.dispose();
