@@ -60,9 +60,22 @@ export function demoConfig(scheme: string | undefined, sets: readonly string[] =
     // Laptop scale: the papers' KL coefficients go with lr ~1e-6 on billion-parameter models; at the
     // demo's lr a 0.8M-parameter policy needs the demo's KL to stay accurate, so it is kept.
     raw.kl_coef = base.kl_coef;
+    lowercaseL1Prompts(raw);
     name = scheme;
   }
   return { cfg: resolveTrainConfig(raw, sets, scheme ? `configs/demo.yaml + configs/presets/${scheme}.yaml` : 'configs/demo.yaml'), scheme: name };
+}
+
+/**
+ * L1's prompt suffix is the paper's wording ("Think for N tokens."); the demo's synthetic character
+ * tokenizer has no capitals, so the demo asks in lower case unless the preset or --set chose a wording.
+ */
+function lowercaseL1Prompts(raw: Record<string, unknown>): void {
+  if (!Array.isArray(raw.rewards)) return;
+  for (const r of raw.rewards as Array<{ name?: unknown; params?: Record<string, unknown> }>) {
+    if (r.name !== 'l1') continue;
+    r.params = { exact_prompt: 'think for {n} tokens.', max_prompt: 'think for maximum {n} tokens.', ...r.params };
+  }
 }
 
 function side(e: EvalResult): DemoSide {

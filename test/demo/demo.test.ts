@@ -29,7 +29,7 @@ describe('demo config', () => {
   });
 
   it('every shipped preset resolves into a valid training config', () => {
-    for (const s of ['dler', 'hapo', 'drpo', 'grpo_lambda', 'curriculum', 'slpo', 'dapo', 'kimi', 'cosine', 'l1', 'shorter_better', 'efficiency_sigmoid', 'grpo_lead', 'laser', 'laser_d', 'alp', 'thinkprune']) {
+    for (const s of listPresets()) {
       expect(() => demoConfig(s), s).not.toThrow();
     }
   });
@@ -46,11 +46,22 @@ describe('demo config', () => {
       const { cfg } = demoConfig(s);
       return cfg.rollout.prompts_per_step / (cfg.ppo_mini_batch_size ?? cfg.rollout.prompts_per_step);
     };
-    expect(steps()).toBe(1); // the default demo: one step per batch (configs/demo.yaml says why)
+    expect(steps()).toBe(8); // the default demo is DLER's: 512 / 64, scaled to 8 prompts
     expect(steps('dler')).toBe(8); // DLER: 512 / 64
     expect(steps('drpo')).toBe(4); // DRPO: 128 / 32
-    expect(steps('hapo')).toBe(1); // TRL: one optimizer step per generation batch
+    expect(steps('dapo')).toBe(8); // DAPO: 512 / 32 = 16, at most 8 with 8 prompts
+    for (const s of ['l1', 'laser', 'laser_d']) expect(steps(s), s).toBe(2); // verl scripts: 128 / 64
+    expect(steps('efficiency_sigmoid')).toBe(2); // OpenRLHF: 256 answers sampled, 128 per step
+    // no ratio published: verl's example, 1024 / 256
+    for (const s of ['alp', 'cosine', 'curriculum', 'grpo_lambda', 'kimi', 'shorter_better', 'slpo']) expect(steps(s), s).toBe(4);
+    // on-policy as published: TRL (HAPO), verl with mini-batch = batch (ThinkPrune 128/128, GRPO-LEAD 32/32)
+    for (const s of ['hapo', 'thinkprune', 'grpo_lead']) expect(steps(s), s).toBe(1);
     expect(demoConfig(undefined).cfg.dynamic_sampling_exhausted).toBe('train_partial');
+  });
+
+  it("--scheme l1 asks for its target in lower case (the demo's tokenizer has no capitals)", () => {
+    const { cfg } = demoConfig('l1');
+    expect(cfg.rewards[0]!.params).toMatchObject({ exact_prompt: 'think for {n} tokens.', max_prompt: 'think for maximum {n} tokens.' });
   });
 
   it('an unknown scheme names the known presets; --set overrides apply', () => {
