@@ -6,12 +6,14 @@
  *   DRPO's objective, named by the train config's `objective`;
  * - `preference/`: the DPO family's pairwise and listwise losses, combined by weight and run as the
  *   single `preference` objective that `laconic dpo` trains;
+ * - `iterativePreference.ts`: `preference` plus the xpo / vpo / hypo term on extra completions (`laconic dpo` iterative);
  * - `nll.ts`: the supervised objective of `laconic sft`.
  *
  * Importing this module registers all of them; it is also the one module a worker thread imports.
  */
 import './policy/index.js';
 import './preference/objective.js';
+import './iterativePreference.js';
 import './nll.js';
 
 export { getObjective, listObjectives, registerObjective, type Objective } from '../model/objective.js';

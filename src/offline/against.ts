@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { isJsonObject, readJsonl, reject, type LineRejection } from '../util/jsonl.js';
 import { compareThroughOracle, type LcResult } from './lcwinrate.js';
 import { loadOracle, type OracleItem, type PreferenceOracle } from './oracle.js';
 
@@ -25,22 +26,13 @@ export interface AgainstResult extends LcResult {
 /** Read a `--samples-out` JSONL; errors name the file and line. */
 export function readAnswerRecords(file: string): AnswerRecord[] {
   if (!fs.existsSync(file)) throw new Error(`--against: ${file} does not exist (write it with laconic eval --samples-out)`);
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((line, i) => {
-      if (line.trim() === '') return [];
-      let r: Record<string, unknown>;
-      try {
-        r = JSON.parse(line) as Record<string, unknown>;
-      } catch (e) {
-        throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`, { cause: e });
-      }
-      if (typeof r.problemId !== 'string' || typeof r.text !== 'string' || typeof r.length !== 'number' || typeof r.correct !== 'boolean') {
-        throw new Error(`${file}:${i + 1}: expected an eval sample {problemId, text, length, correct} (laconic eval --samples-out)`);
-      }
-      return [{ problemId: r.problemId, text: r.text, length: r.length, correct: r.correct, dataset: typeof r.dataset === 'string' ? r.dataset : null }];
-    });
+  return readJsonl(file, (value): AnswerRecord | LineRejection => {
+    const r = isJsonObject(value) ? value : {};
+    if (typeof r.problemId !== 'string' || typeof r.text !== 'string' || typeof r.length !== 'number' || typeof r.correct !== 'boolean') {
+      return reject('expected an eval sample {problemId, text, length, correct} (laconic eval --samples-out)');
+    }
+    return { problemId: r.problemId, text: r.text, length: r.length, correct: r.correct, dataset: typeof r.dataset === 'string' ? r.dataset : null };
+  });
 }
 
 const keyed = (rows: readonly AnswerRecord[]) => {

@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import type { Rng } from '../util/rng.js';
 import { winRates, type OracleContext, type PreferenceOracle } from './oracle.js';
+import { listParams } from './lists.js';
+import { mctsParams } from './mcts.js';
+import { refineParams } from './refine.js';
 
 /**
- * Pair builders that go through the preference oracle (`laconic pairs --strategy …`). Each sees the
- * G verified answers of one prompt and picks a (chosen, rejected) pair or none; pairs.ts adds the
- * oracle-free strategies and runs them all.
+ * The builders of `laconic pairs --strategy …` beyond the oracle-free ones of pairs.ts, by kind:
+ * `pick` builders see the G verified answers of one prompt and pick a (chosen, rejected) pair or
+ * none through the preference oracle; `search` builders sample for themselves (mcts.ts, refine.ts;
+ * run by pairs.ts); the `lists` builder writes ranked lists instead of pairs (lists.ts).
  */
 
 /** One verified answer as a builder sees it. */
@@ -26,14 +30,30 @@ export interface PairPick {
   rejected: number;
 }
 
-export interface Builder<S extends z.ZodType = z.ZodType> {
+interface BuilderInfo<S extends z.ZodType> {
   description: string;
   source: string;
   params: S;
+}
+
+export interface PickBuilder<S extends z.ZodType = z.ZodType> extends BuilderInfo<S> {
+  kind: 'pick';
   pick(cands: readonly BuilderCandidate[], rng: Rng, ctx: BuilderContext, p: z.output<S>): PairPick | null;
 }
 
-const def = <S extends z.ZodType>(b: Builder<S>): Builder<S> => b;
+/** Samples and searches by itself; pairs.ts runs it by name. */
+export interface SearchBuilder<S extends z.ZodType = z.ZodType> extends BuilderInfo<S> {
+  kind: 'search';
+}
+
+/** Writes ranked lists ({prompt, responses, scores, correct, lengths}), not pairs. */
+export interface ListBuilder<S extends z.ZodType = z.ZodType> extends BuilderInfo<S> {
+  kind: 'lists';
+}
+
+export type Builder<S extends z.ZodType = z.ZodType> = PickBuilder<S> | SearchBuilder<S> | ListBuilder<S>;
+
+const def = <S extends z.ZodType>(b: Omit<PickBuilder<S>, 'kind'>): PickBuilder<S> => ({ kind: 'pick', ...b });
 
 /** Best against worst by oracle win rate over the G answers; none when they tie. */
 function bestWorst(cands: readonly BuilderCandidate[], ctx: BuilderContext): PairPick | null {
@@ -109,10 +129,32 @@ export const builders = {
       return m >= p.min_confidence && sd <= p.max_std ? pair : null;
     },
   }),
+  lists: {
+    kind: 'lists',
+    description: 'k distinct answers per prompt ranked by oracle win rate, best first, for listwise losses (writes {prompt, responses, scores, correct, lengths} rows, not pairs)',
+    source: 'the list data of LiPO (Liu et al. 2024, arXiv 2402.01878) and PRO (Song et al. 2024, arXiv 2306.17492); scores as SPPO\'s P̂(y ≻ π)',
+    params: listParams,
+  } satisfies ListBuilder<typeof listParams>,
+  mcts_steps: {
+    kind: 'search',
+    description: 'MCTS over reasoning steps (PUCT selection, expansion by sampling, verifier-valued rollouts, backup); at each node the highest-Q next step over the lowest-Q one, prompt = problem + shared prefix',
+    source: 'Xie et al. 2024 (MCTS-DPO), arXiv 2405.00451',
+    params: mctsParams,
+  } satisfies SearchBuilder<typeof mctsParams>,
+  self_refine: {
+    kind: 'search',
+    description: 'the policy refines its own answer; a fix (wrong → right) or a shortening (right → shorter right) is preferred over the original, a break (right → wrong) dispreferred',
+    source: 'EVOLVE-style self-refinement pairs (Zeng et al. 2024, arXiv 2412.05355)',
+    params: refineParams,
+  } satisfies SearchBuilder<typeof refineParams>,
 } satisfies Record<string, Builder>;
 
 export type BuilderName = keyof typeof builders;
 export const builderNames = Object.keys(builders) as BuilderName[];
+/** Builders that yield pairs (every one but `lists`). */
+export const pairBuilderNames = builderNames.filter((n) => builders[n].kind !== 'lists');
+/** Builders that yield ranked lists. */
+export const listBuilderNames = builderNames.filter((n) => builders[n].kind === 'lists');
 
 /** Validate a builder's parameters; errors name the strategy and the field. */
 export function parseBuilderParams(name: string, params: unknown): Record<string, unknown> {

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { LoraSchema, ModelSourceFields } from '../model/source.js';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
+import { backendFields } from '../config/backend.js';
 import { OptimSchema, VerifierSchema } from '../trainer/optimSchema.js';
 import { getIterativeAlgorithm, iterativeSchema, parseIterativeParams } from './iterative.js';
-import { lossSpecSchema } from '../objectives/preference/index.js';
+import { checkLossKinds, lossSpecSchema, resolveLossSpecs } from '../objectives/preference/index.js';
 import { oracleSpecSchema } from './oracle.js';
 import { pairStrategyNames, type PairStrategyName } from './pairs.js';
+import { parseBuilderParams } from './builders.js';
 
 /**
  * The `laconic dpo` config: offline preference optimisation (the DPO family) on a data file, or
@@ -22,7 +24,7 @@ const SelfPairsSchema = z
     options: z.record(z.string(), z.unknown()).default({}).describe("Further dataset options passed to loadDataset (e.g. synthetic {names: 'fixed'})."),
     samples: z.number().int().min(2).default(8).describe('G: answers sampled per problem.'),
     strategy: z.enum(pairStrategyNames as [PairStrategyName, ...PairStrategyName[]]).default('shortest_correct_vs_wrong').describe('How a pair is picked from the G verified answers.'),
-    strategy_params: z.record(z.string(), z.unknown()).default({}).describe('Parameters of an oracle-based strategy (rso: beta; uncertainty_filtered: k, min_confidence, max_std).'),
+    strategy_params: z.record(z.string(), z.unknown()).default({}).describe('Parameters of a pair builder (rso: beta; uncertainty_filtered: k, min_confidence, max_std; mcts_steps: iterations, c_puct, ...; self_refine: template, ...; see laconic losses) (default {}).'),
     score_truncated: z.boolean().default(false).describe('Whether an answer cut off at max_new_tokens may count as correct (default false: wrong, verdict "truncated").'),
     max_new_tokens: z.number().int().positive().default(128).describe('Token budget per sampled answer.'),
     temperature: z.number().positive().default(1).describe('Sampling temperature.'),
@@ -42,8 +44,7 @@ export const DpoConfigSchema = z
   .object({
     seed: z.number().int().default(0).describe('Seed for data order, sampling and held-out pairs.'),
     out: z.string().nullable().default(null).describe('Run folder (the CLI --out and runDpo opts.outDir take precedence).'),
-    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto').describe('tfjs backend.'),
-    native: z.enum(['auto', 'on', 'off']).nullable().default(null).describe('Matrix products on the OpenBLAS addon when the backend is wasm: auto (if built), on (error if not), off; null = LACONIC_NATIVE, else auto. The CLI --native wins.'),
+    ...backendFields,
     model: z
       .object({
         checkpoint: z.string().nullable().default(null).describe('Checkpoint directory to start from (relative to the config file, cwd or the package); a Hugging Face folder works too.'),
@@ -66,7 +67,11 @@ export const DpoConfigSchema = z
       }),
     data: z
       .object({
-        file: z.string().nullable().default(null).describe('Preference JSONL {prompt, chosen, rejected} or unpaired {prompt, completion, label}; null = self-made pairs.'),
+        file: z
+          .string()
+          .nullable()
+          .default(null)
+          .describe('Preference JSONL {prompt, chosen, rejected}, unpaired {prompt, completion, label}, or lists {prompt, responses, scores, correct, lengths} for list losses; null = self-made pairs.'),
         heldout_file: z.string().nullable().default(null).describe('Held-out preference JSONL for preference accuracy (scored against the starting reference).'),
         max_length: z.number().int().positive().nullable().default(null).describe('Longest sequence in tokens (null = the model context); longer completions are cut.'),
       })
@@ -122,12 +127,24 @@ export const DpoConfigSchema = z
     if (c.iterative && c.data.file) {
       ctx.addIssue({ code: 'custom', path: ['iterative'], message: 'iterative training samples its own pairs each round: set data.file to null' });
     }
+    try {
+      parseBuilderParams(c.self_pairs.strategy, c.self_pairs.strategy_params);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['self_pairs', 'strategy_params'], message: (e as Error).message });
+    }
     if (c.iterative) {
       try {
         parseIterativeParams(c.iterative.algorithm, c.iterative.params);
       } catch (e) {
         ctx.addIssue({ code: 'custom', path: ['iterative', 'params'], message: (e as Error).message });
       }
+    }
+    try {
+      if (checkLossKinds(resolveLossSpecs(c.losses)) === 'lists' && !c.data.file) {
+        ctx.addIssue({ code: 'custom', path: ['data', 'file'], message: 'list losses (pro, lipo_lambda, tpo) train on a lists file: set data.file (laconic pairs --strategy lists makes one)' });
+      }
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['losses'], message: (e as Error).message });
     }
     if (c.data.file && c.train.iterations > 1) {
       ctx.addIssue({ code: 'custom', path: ['train', 'iterations'], message: 'iterations > 1 makes fresh pairs each round: set data.file to null (or use epochs for more passes over a file)' });
@@ -158,7 +175,7 @@ function applyIterative(c: DpoConfig): DpoConfig {
     losses: losses ? losses.map((l) => lossSpecSchema.parse(l)) : c.losses,
     model: { ...c.model, reference_update: 'iteration' },
     self_pairs: { ...c.self_pairs, samples: c.iterative.samples_per_prompt, strategy: (alg.strategy ?? c.self_pairs.strategy) as PairStrategyName },
-    train: { ...c.train, iterations: c.iterative.rounds },
+    train: { ...c.train, iterations: c.iterative.rounds * (alg.iterationsPerRound ?? 1) },
   };
 }
 

@@ -42,6 +42,8 @@ export interface DpoState {
   refCheckpoint: string | null;
   /** The round's reference as a log-linear mixture of checkpoints (iterative algorithms); overrides refCheckpoint. */
   refMix?: ReferenceTermCheckpoint[] | null;
+  /** xpo / vpo / hypo: this round's extra completions (one per prompt; src/offline/dpo/extra.ts). */
+  extraFile?: string | null;
   /** bco_pair running δ: mean of the batch-mean rewards so far and their count. */
   bco?: { mean: number; count: number };
   heldout: { file: string; refCheckpoint: string } | null;

@@ -1,6 +1,7 @@
 import type { Tokenizer } from '../model/tokenizers/types.js';
 import { encodeCompletion, encodePrompt } from '../model/prompt.js';
 import type { PreferencePair, UnpairedExample } from './data.js';
+import type { ListRow } from './lists.js';
 
 /**
  * Text → token sequences for offline training. A sequence is [bos] ++ encode(prompt) ++
@@ -43,6 +44,13 @@ export interface EncodedUnpaired {
   id: string;
   seq: EncodedSeq;
   desirable: boolean;
+}
+
+export interface EncodedList {
+  index: number;
+  id: string;
+  /** The responses in the row's order (best first). */
+  seqs: EncodedSeq[];
 }
 
 export interface EncodeReport<T> {
@@ -88,8 +96,11 @@ export function encodePairs(tokenizer: Tokenizer, pairs: readonly PreferencePair
   let truncated = 0;
   pairs.forEach((r, i) => {
     const where = `${source} record ${i + 1}${r.id ? ` (id ${r.id})` : ''}`;
-    const chosen = encodeSequence(tokenizer, r.prompt, r.chosen, opts, `${where}, chosen`);
-    const rejected = encodeSequence(tokenizer, r.prompt, r.rejected, opts, `${where}, rejected`);
+    // A step-level pair (mcts_steps) marks a side that does not end the answer with meta.<side>_final
+    // false: no eos after it, or DPO would also teach the policy to stop after that step.
+    const side = (final: unknown): EncodeOptions => (final === false ? { ...opts, appendEos: false } : opts);
+    const chosen = encodeSequence(tokenizer, r.prompt, r.chosen, side(r.meta?.chosen_final), `${where}, chosen`);
+    const rejected = encodeSequence(tokenizer, r.prompt, r.rejected, side(r.meta?.rejected_final), `${where}, rejected`);
     if (!chosen || !rejected) {
       skipped++;
       return;
@@ -112,6 +123,24 @@ export function encodeUnpaired(tokenizer: Tokenizer, examples: readonly Unpaired
     }
     truncated += Number(seq.truncated);
     items.push({ index: i, id: r.id ?? String(i), seq, desirable: r.label });
+  });
+  return { items, skipped, truncated };
+}
+
+/** Lists: every response after the row's prompt; a row whose prompt does not fit is skipped. */
+export function encodeLists(tokenizer: Tokenizer, rows: readonly ListRow[], opts: EncodeOptions, source = 'data'): EncodeReport<EncodedList> {
+  const items: EncodedList[] = [];
+  let skipped = 0;
+  let truncated = 0;
+  rows.forEach((r, i) => {
+    const seqs = r.responses.map((c, j) => encodeSequence(tokenizer, r.prompt, c, opts, `${source} list ${i + 1}, response ${j + 1}`));
+    if (seqs.some((s) => !s)) {
+      skipped++;
+      return;
+    }
+    const ok = seqs as EncodedSeq[];
+    truncated += ok.filter((s) => s.truncated).length;
+    items.push({ index: i, id: String(i), seqs: ok });
   });
   return { items, skipped, truncated };
 }

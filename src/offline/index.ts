@@ -72,6 +72,8 @@ export { DpoConfigSchema, loadDpoConfig, resolveDpoConfig, type DpoConfig, type 
 export { runDpo, evaluatePreferences, type DpoOptions, type DpoResult, type DpoState, type PreferenceEval } from './train.js';
 export { makeOracle, loadOracle, winRates, rankByOracle, oracleNames, oracleSpecSchema, describeOracles, type PreferenceOracle, type OracleItem, type OracleSpec } from './oracle.js';
 export { builders, builderNames, rsoAccept, type Builder, type BuilderName } from './builders.js';
+export { listRowSchema, parseListJsonl, readListFile, writeListFile, type ListRow } from './lists.js';
+export { makeLists, allStrategyNames, type MakeListsResult } from './pairs.js';
 export { iterativeAlgorithms, iterativeAlgorithmNames, getIterativeAlgorithm, referenceMixture, type IterativeAlgorithm, type IterativeAlgorithmName } from './iterative.js';
 export { mixedReferenceLogprobs, type ReferenceTermCheckpoint } from './reference.js';
 export { rankingAccuracy, pairPreference, pairScores, type RankingResult } from './ranking.js';

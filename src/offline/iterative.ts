@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { LossSpec } from '../objectives/preference/index.js';
+import { onlineAlgorithms } from './iterativeOnline.js';
+import type { IterativeAlgorithm, ReferenceSource, ReferenceTerm } from './iterativeTypes.js';
 
 /**
  * Iterative (online) preference optimisation: `laconic dpo` with `iterative: {rounds,
@@ -12,25 +13,11 @@ import type { LossSpec } from '../objectives/preference/index.js';
  * before it π_{t−1} ('previous'), and the starting reference π_0 ('start'). That covers the
  * reference updates of iterative DPO and SPPO (π̃ = π_t), INPO's geometric mixture of π_0 and π_t and
  * APO's extrapolation π_t·(π_t/π_{t−1})^α, with the reference log-probs still precomputed and cached.
+ * IterativeAlgorithm's optional fields (iterativeTypes.ts) add what Nash-MP, EGPO, XPO, VPO and HyPO need
+ * besides (iterativeOnline.ts).
  */
 
-export type ReferenceSource = 'start' | 'round' | 'previous';
-export interface ReferenceTerm {
-  source: ReferenceSource;
-  weight: number;
-}
-
-export interface IterativeAlgorithm<S extends z.ZodType = z.ZodType> {
-  description: string;
-  source: string;
-  params: S;
-  /** The round's losses; null keeps the config's `losses`. */
-  losses(p: z.output<S>): LossSpec[] | null;
-  /** The reference of round `round` (0-based) as a mixture of checkpoints. */
-  reference(round: number, p: z.output<S>): ReferenceTerm[];
-  /** Pair builder the algorithm's paper uses (null: the config's self_pairs.strategy). */
-  strategy: string | null;
-}
+export type { ExtraSamples, IterativeAlgorithm, ReferenceSource, ReferenceTerm } from './iterativeTypes.js';
 
 const def = <S extends z.ZodType>(a: IterativeAlgorithm<S>): IterativeAlgorithm<S> => a;
 const current: ReferenceTerm[] = [{ source: 'round', weight: 1 }];
@@ -85,6 +72,7 @@ export const iterativeAlgorithms = {
           ],
     strategy: null,
   }),
+  ...onlineAlgorithms,
 } satisfies Record<string, IterativeAlgorithm>;
 
 export type IterativeAlgorithmName = keyof typeof iterativeAlgorithms;
@@ -98,10 +86,13 @@ export function getIterativeAlgorithm(name: string): IterativeAlgorithm {
 
 export const iterativeSchema = z
   .object({
-    rounds: z.number().int().positive().default(3).describe('rounds of sample → label → train (default 3)'),
+    rounds: z.number().int().positive().default(3).describe('rounds of sample → label → train (default 3); nash_mp and egpo run two iterations (half step, full step) per round'),
     samples_per_prompt: z.number().int().min(2).default(8).describe('answers sampled per prompt each round (default 8)'),
     algorithm: z.enum(iterativeAlgorithmNames as [IterativeAlgorithmName, ...IterativeAlgorithmName[]]).default('iterative_dpo').describe('the iterative algorithm (default iterative_dpo)'),
-    params: z.record(z.string(), z.unknown()).default({}).describe("the algorithm's parameters (sppo eta, inpo eta/tau, apo alpha)"),
+    params: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("the algorithm's parameters (sppo eta; inpo eta, tau; apo alpha; nash_mp eta, beta; egpo eta, tau; xpo alpha, beta; vpo alpha, sign, beta; hypo beta, lambda)"),
   })
   .strict();
 export type IterativeConfig = z.output<typeof iterativeSchema>;

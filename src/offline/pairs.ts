@@ -1,10 +1,25 @@
-import type { AnswerFormat, FinishReason, Problem, Verdict } from '../types.js';
-import type { Tokenizer } from '../model/tokenizers/types.js';
-import { encodePrompt, stopTokens } from '../model/prompt.js';
+import type { Problem } from '../types.js';
 import { Rng } from '../util/rng.js';
-import { builderNames, builders, parseBuilderParams, type Builder, type BuilderName } from './builders.js';
+import { builders, listBuilderNames, pairBuilderNames, parseBuilderParams, type Builder, type BuilderName } from './builders.js';
 import type { PreferencePair } from './data.js';
+import { buildListRow, type ListParams, type ListRow } from './lists.js';
+import { makeMctsPairs, type MctsParams } from './mcts.js';
 import { makeOracle, winRates, type PreferenceOracle } from './oracle.js';
+import { makeRefinePairs, type RefineParams } from './refine.js';
+import {
+  finalStats,
+  newTally,
+  sampleVerified,
+  tally,
+  tallyPick,
+  type Candidate,
+  type MakePairsStats,
+  type PairSamplingPolicy,
+  type PairVerifier,
+  type SampleVerifiedOptions,
+} from './sampling.js';
+
+export type { Candidate, MakePairsStats, PairSamplingPolicy, PairVerifier } from './sampling.js';
 
 /**
  * Preference pairs from the policy's own rollouts (self-made pairs for iterative DPO / RPO):
@@ -12,17 +27,6 @@ import { makeOracle, winRates, type PreferenceOracle } from './oracle.js';
  * none. Problems with no correct answer never produce a pair: a pair between two wrong answers would
  * teach brevity without correctness.
  */
-
-/** One verified answer as a strategy sees it. */
-export interface Candidate {
-  text: string;
-  /** Completion tokens (including the stop token when it stopped). */
-  length: number;
-  correct: boolean;
-  finishReason: FinishReason;
-  /** The verifier's verdict, or 'truncated' when a cut-off answer was scored wrong (score_truncated false). */
-  verdict?: string;
-}
 
 export interface PairChoice {
   chosen: number;
@@ -87,8 +91,11 @@ export const pairStrategies = {
   },
 } satisfies Record<string, PairStrategy>;
 
-export type PairStrategyName = keyof typeof pairStrategies | BuilderName;
-export const pairStrategyNames = [...Object.keys(pairStrategies), ...builderNames] as PairStrategyName[];
+/** Strategies that yield pairs (self_pairs.strategy in configs); `lists` yields ranked lists instead. */
+export type PairStrategyName = keyof typeof pairStrategies | Exclude<BuilderName, 'lists'>;
+export const pairStrategyNames = [...Object.keys(pairStrategies), ...pairBuilderNames] as PairStrategyName[];
+/** Every `laconic pairs --strategy`: the pair strategies and the list builders. */
+export const allStrategyNames = [...pairStrategyNames, ...listBuilderNames] as Array<PairStrategyName | 'lists'>;
 
 /** A strategy with the oracle context every builder may use (the oracle-free ones ignore it). */
 export type BoundStrategy = (cands: readonly Candidate[], rng: Rng, prompt: string) => PairChoice | null;
@@ -97,7 +104,8 @@ export function getPairStrategy(name: string, oracle?: PreferenceOracle, params?
   const plain = (pairStrategies as Record<string, PairStrategy>)[name];
   if (plain) return (cands, rng) => plain(cands, rng);
   const b = (builders as Record<string, Builder>)[name];
-  if (!b) throw new Error(`unknown pair strategy "${name}"; known: ${pairStrategyNames.join(', ')}`);
+  if (!b) throw new Error(`unknown pair strategy "${name}"; known: ${allStrategyNames.join(', ')}`);
+  if (b.kind !== 'pick') throw new Error(`strategy "${name}" ${b.kind === 'lists' ? 'builds ranked lists' : 'samples by itself'}; it is not a per-prompt pick (run it through makePairs / makeLists)`);
   const p = parseBuilderParams(name, params);
   const o = oracle ?? makeOracle();
   return (cands, rng, prompt) => b.pick(cands, rng, { oracle: o, prompt, params: p }, p);
@@ -105,23 +113,8 @@ export function getPairStrategy(name: string, oracle?: PreferenceOracle, params?
 
 // ------------------------------------------------------------------------------------------------
 
-/** What makePairs needs of a policy (a Policy satisfies it). */
-export interface PairSamplingPolicy {
-  readonly config: { contextLength: number };
-  readonly tokenizer: Tokenizer | null;
-  sample(
-    prompts: number[][],
-    opts: { temperature: number; topP?: number; topK?: number; stopTokens: number[]; maxNewTokens: number | number[]; rng: Rng },
-  ): Promise<Array<{ tokens: number[]; length: number; finishReason: FinishReason }>>;
-}
-
-/** What makePairs needs of a verifier (VerifierPool satisfies it). */
-export interface PairVerifier {
-  verifyBatch(items: Array<{ response: string; gold: string; format: AnswerFormat }>): Promise<Array<{ correct: boolean; verdict: Verdict }>>;
-}
-
 export interface MakePairsOptions {
-  /** G: answers sampled per prompt (≥ 2). */
+  /** G: answers sampled per prompt (≥ 2); mcts_steps: the default expansion width; self_refine: answers refined per prompt. */
   samples: number;
   /** Max new tokens per answer (capped by the context left after the prompt). */
   budget: number;
@@ -129,7 +122,7 @@ export interface MakePairsOptions {
   temperature?: number;
   topP?: number;
   topK?: number;
-  /** Parameters of an oracle-based strategy (rso β, uncertainty_filtered k, ...). */
+  /** Parameters of a builder (rso β, uncertainty_filtered k, mcts_steps iterations, ...). */
   strategyParams?: Record<string, unknown>;
   /** P(a ≻ b): builders, win rates in the pairs' meta (default verifier_length). */
   oracle?: PreferenceOracle;
@@ -141,152 +134,93 @@ export interface MakePairsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface MakePairsStats {
-  problems: number;
-  pairs: number;
-  /** Problems with no correct answer among the G (no pair). */
-  no_correct: number;
-  /** Problems whose G answers were all correct. */
-  all_correct: number;
-  /** Fraction of all sampled answers that were correct. */
-  accuracy: number;
-  /** Mean length (tokens) of all sampled answers, of the chosen and of the rejected answers. */
-  length_mean: number;
-  chosen_length_mean: number;
-  rejected_length_mean: number;
-  truncation_rate: number;
-}
-
 export interface MakePairsResult {
   pairs: PreferencePair[];
   stats: MakePairsStats;
 }
 
-/**
- * Sample `samples` answers per problem from the policy, verify them, and pair them with the strategy.
- * Prompts are encoded as the trainer encodes them ([bos] ++ prompt) and answers stop at EOS; the
- * chosen/rejected texts are the decoded answers (EOS dropped; training appends it again).
- * The verifier checks chunk k while chunk k+1 is sampled.
- */
-export async function makePairs(
-  policy: PairSamplingPolicy,
-  verifier: PairVerifier,
-  problems: readonly Problem[],
-  opts: MakePairsOptions,
-): Promise<MakePairsResult> {
-  const tok = policy.tokenizer;
-  if (!tok) throw new Error('makePairs: the policy has no tokenizer');
+type SearchRunner = (policy: PairSamplingPolicy, verifier: PairVerifier, problems: readonly Problem[], o: SampleVerifiedOptions, p: Record<string, unknown>) => Promise<MakePairsResult>;
+
+/** The `search` builders, by name (they sample for themselves). */
+const searchRunners: Record<string, SearchRunner> = {
+  mcts_steps: (policy, verifier, problems, o, p) => makeMctsPairs(policy, verifier, problems, o, p as MctsParams),
+  self_refine: (policy, verifier, problems, o, p) => makeRefinePairs(policy, verifier, problems, o, p as RefineParams),
+};
+
+function checkSampling(who: string, opts: { samples: number; budget: number }): void {
   const G = opts.samples;
-  if (!Number.isInteger(G) || G < 2) throw new Error(`makePairs: samples must be an integer ≥ 2 (got ${G})`);
-  if (!Number.isInteger(opts.budget) || opts.budget < 1) throw new Error(`makePairs: budget must be a positive integer (got ${opts.budget})`);
+  if (!Number.isInteger(G) || G < 2) throw new Error(`${who}: samples must be an integer ≥ 2 (got ${G})`);
+  if (!Number.isInteger(opts.budget) || opts.budget < 1) throw new Error(`${who}: budget must be a positive integer (got ${opts.budget})`);
+}
+
+const sampleOptions = (o: MakePairsOptions, who: string): SampleVerifiedOptions => ({
+  samples: o.samples,
+  budget: o.budget,
+  temperature: o.temperature,
+  topP: o.topP,
+  topK: o.topK,
+  scoreTruncated: o.scoreTruncated,
+  batchSize: o.batchSize,
+  rng: o.rng,
+  onProgress: o.onProgress,
+  who,
+});
+
+/**
+ * Sample `samples` answers per problem from the policy, verify them, and pair them with the strategy
+ * (a `search` builder samples for itself). Prompts are encoded as the trainer encodes them
+ * ([bos] ++ prompt) and answers stop at EOS; the chosen/rejected texts are the decoded answers (EOS
+ * dropped; training appends it again).
+ */
+export async function makePairs(policy: PairSamplingPolicy, verifier: PairVerifier, problems: readonly Problem[], opts: MakePairsOptions): Promise<MakePairsResult> {
+  if (!policy.tokenizer) throw new Error('makePairs: the policy has no tokenizer');
+  checkSampling('makePairs', opts);
+  const name = opts.strategy ?? 'shortest_correct_vs_wrong';
+  const runner = searchRunners[name];
+  if (runner) return runner(policy, verifier, problems, sampleOptions(opts, name), parseBuilderParams(name, opts.strategyParams));
+  const G = opts.samples;
   const oracle = opts.oracle ?? makeOracle();
-  const strategy = getPairStrategy(opts.strategy ?? 'shortest_correct_vs_wrong', oracle, opts.strategyParams);
-  const chunk = Math.max(1, opts.batchSize ?? 16);
-  const C = policy.config.contextLength;
-
-  const encoded = encodeProblems(tok, problems, C);
-
-  interface Done {
-    start: number;
-    samples: Array<{ tokens: number[]; length: number; finishReason: FinishReason; text: string }>;
-    verdicts: Promise<Array<{ correct: boolean; verdict: string }>>;
-  }
+  const strategy = getPairStrategy(name, oracle, opts.strategyParams);
   const pairs: PreferencePair[] = [];
-  const stats: PairTally = { problems: problems.length, pairs: 0, no_correct: 0, all_correct: 0, correct: 0, answers: 0, lengthSum: 0, chosenSum: 0, rejectedSum: 0, truncated: 0 };
-
-  const consume = async (d: Done) => {
-    const verdicts = await d.verdicts;
-    const n = d.samples.length / G;
-    for (let j = 0; j < n; j++) {
-      const p = problems[d.start + j]!;
-      const cands: Candidate[] = [];
-      for (let g = 0; g < G; g++) {
-        const s = d.samples[j * G + g]!;
-        const v = verdicts[j * G + g]!;
-        const cut = s.finishReason === 'length' && !opts.scoreTruncated;
-        cands.push({ text: s.text, length: s.length, correct: v.correct && !cut, finishReason: s.finishReason, verdict: cut ? 'truncated' : v.verdict });
-      }
-      const nCorrect = tally(stats, cands);
-      const pick = strategy(cands, opts.rng, p.prompt);
-      if (!pick) continue;
-      const c = cands[pick.chosen]!;
-      const r = cands[pick.rejected]!;
-      if (c.text === r.text) continue;
-      const wins = winRates(cands, oracle, { prompt: p.prompt });
-      stats.chosenSum += c.length;
-      stats.rejectedSum += r.length;
-      pairs.push(pairOf(p, c, r, wins[pick.chosen]!, wins[pick.rejected]!, nCorrect, G));
-    }
-    opts.onProgress?.(Math.min(d.start + n, problems.length), problems.length);
-  };
-
-  let pending: Done | null = null;
-  for (let start = 0; start < problems.length; start += chunk) {
-    const idx = Array.from({ length: Math.min(chunk, problems.length - start) }, (_, j) => start + j);
-    const prompts = idx.flatMap((i) => Array.from({ length: G }, () => encoded[i]!));
-    const out = await policy.sample(prompts, {
-      temperature: opts.temperature ?? 1,
-      topP: opts.topP,
-      topK: opts.topK,
-      stopTokens: stopTokens(tok),
-      maxNewTokens: prompts.map((p) => Math.min(opts.budget, C - p.length)),
-      rng: opts.rng,
-    });
-    const samples = out.map((s) => ({ ...s, text: tok.decode(s.tokens) }));
-    const verdicts = verifier.verifyBatch(
-      samples.map((s, k) => {
-        const p = problems[idx[Math.floor(k / G)]!]!;
-        return { response: s.text, gold: p.gold, format: p.format };
-      }),
-    );
-    verdicts.catch(() => undefined); // awaited in consume; avoid an unhandled rejection meanwhile
-    if (pending) await consume(pending);
-    pending = { start, samples, verdicts };
-  }
-  if (pending) await consume(pending);
-  stats.pairs = pairs.length;
+  const stats = newTally(problems.length);
+  await sampleVerified(policy, verifier, problems, sampleOptions(opts, 'makePairs'), (i, cands) => {
+    const p = problems[i]!;
+    const nCorrect = tally(stats, cands);
+    const pick = strategy(cands, opts.rng, p.prompt);
+    if (!pick) return;
+    const c = cands[pick.chosen]!;
+    const r = cands[pick.rejected]!;
+    if (c.text === r.text) return;
+    const wins = winRates(cands, oracle, { prompt: p.prompt });
+    tallyPick(stats, c.length, r.length);
+    pairs.push(pairOf(p, c, r, wins[pick.chosen]!, wins[pick.rejected]!, nCorrect, G));
+  });
   return { pairs, stats: finalStats(stats, pairs.length) };
 }
 
-/** Running sums over every sampled answer; finalStats turns them into MakePairsStats. */
-interface PairTally {
-  problems: number;
-  pairs: number;
-  no_correct: number;
-  all_correct: number;
-  correct: number;
-  answers: number;
-  lengthSum: number;
-  chosenSum: number;
-  rejectedSum: number;
-  truncated: number;
+export interface MakeListsResult {
+  rows: ListRow[];
+  /** As for pairs; `pairs` counts the lists, chosen/rejected lengths are the lists' first and last. */
+  stats: MakePairsStats;
 }
 
-/** Prompt ids as the trainer encodes them; a prompt that leaves no room in the context is an error naming the problem. */
-function encodeProblems(tok: Tokenizer, problems: readonly Problem[], C: number): number[][] {
-  return problems.map((p) => {
-    let ids: number[];
-    try {
-      ids = encodePrompt(tok, p.prompt);
-    } catch (e) {
-      throw new Error(`makePairs: problem ${p.id}: ${(e as Error).message}`, { cause: e });
-    }
-    if (ids.length >= C) throw new Error(`makePairs: problem ${p.id}: the prompt is ${ids.length} tokens, no room left in the ${C}-token context`);
-    return ids;
+/** `--strategy lists`: G answers per problem, verified, and one ranked list of k distinct answers per problem that has them. */
+export async function makeLists(policy: PairSamplingPolicy, verifier: PairVerifier, problems: readonly Problem[], opts: MakePairsOptions): Promise<MakeListsResult> {
+  if (!policy.tokenizer) throw new Error('makeLists: the policy has no tokenizer');
+  checkSampling('makeLists', opts);
+  const p = parseBuilderParams('lists', opts.strategyParams) as ListParams;
+  if (p.k > opts.samples) throw new Error(`strategy "lists" params: k: a list of ${p.k} needs at least ${p.k} samples per prompt (got samples ${opts.samples})`);
+  const oracle = opts.oracle ?? makeOracle();
+  const rows: ListRow[] = [];
+  const stats = newTally(problems.length);
+  await sampleVerified(policy, verifier, problems, sampleOptions(opts, 'makeLists'), (i, cands) => {
+    tally(stats, cands);
+    const row = buildListRow(problems[i]!.prompt, cands, p, oracle, opts.rng);
+    if (!row) return;
+    tallyPick(stats, row.lengths[0]!, row.lengths[row.lengths.length - 1]!);
+    rows.push(row);
   });
-}
-
-/** Add one problem's candidates to the tally; returns how many are correct. */
-function tally(stats: PairTally, cands: readonly Candidate[]): number {
-  const G = cands.length;
-  const nCorrect = cands.filter((c) => c.correct).length;
-  stats.correct += nCorrect;
-  stats.answers += G;
-  stats.lengthSum += cands.reduce((a, c) => a + c.length, 0);
-  stats.truncated += cands.filter((c) => c.finishReason === 'length').length;
-  if (nCorrect === 0) stats.no_correct++;
-  if (nCorrect === G) stats.all_correct++;
-  return nCorrect;
+  return { rows, stats: finalStats(stats, rows.length) };
 }
 
 function pairOf(p: Problem, c: Candidate, r: Candidate, chosenWin: number, rejectedWin: number, nCorrect: number, G: number): PreferencePair {
@@ -309,19 +243,5 @@ function pairOf(p: Problem, c: Candidate, r: Candidate, chosenWin: number, rejec
       n_correct: nCorrect,
       samples: G,
     },
-  };
-}
-
-function finalStats(stats: PairTally, nPairs: number): MakePairsStats {
-  return {
-    problems: stats.problems,
-    pairs: stats.pairs,
-    no_correct: stats.no_correct,
-    all_correct: stats.all_correct,
-    accuracy: stats.answers ? stats.correct / stats.answers : 0,
-    length_mean: stats.answers ? stats.lengthSum / stats.answers : 0,
-    chosen_length_mean: nPairs ? stats.chosenSum / nPairs : 0,
-    rejected_length_mean: nPairs ? stats.rejectedSum / nPairs : 0,
-    truncation_rate: stats.answers ? stats.truncated / stats.answers : 0,
   };
 }

@@ -6,7 +6,9 @@ import { Rng } from '../util/rng.js';
 import { VerifierPool } from '../../verifiers/pool.js';
 import { writePreferenceFile } from './data.js';
 import { loadOracle, type OracleSpec } from './oracle.js';
-import { makePairs, type MakePairsResult, type PairSamplingPolicy, type PairStrategyName, type PairVerifier } from './pairs.js';
+import { listBuilderNames } from './builders.js';
+import { writeListFile, type ListRow } from './lists.js';
+import { makeLists, makePairs, type MakePairsOptions, type MakePairsResult, type PairSamplingPolicy, type PairStrategyName, type PairVerifier } from './pairs.js';
 
 export interface GeneratePairsOptions {
   /** Checkpoint directory of the policy that answers. */
@@ -25,7 +27,8 @@ export interface GeneratePairsOptions {
   seed?: number;
   /** Max new tokens per answer (default 128). */
   budget?: number;
-  strategy?: PairStrategyName;
+  /** A pair strategy, or `lists` (ranked lists instead of pairs). */
+  strategy?: PairStrategyName | 'lists';
   /** Parameters of an oracle-based strategy (rso beta, uncertainty_filtered k, ...). */
   strategyParams?: Record<string, unknown>;
   /** The preference oracle (default verifier_length). */
@@ -43,8 +46,11 @@ export interface GeneratePairsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** `laconic pairs`: load a checkpoint and a dataset, make pairs from the policy's own answers, write JSONL. */
-export async function generatePairs(o: GeneratePairsOptions): Promise<MakePairsResult & { out: string }> {
+/**
+ * `laconic pairs`: load a checkpoint and a dataset, make pairs (or, with strategy `lists`, ranked
+ * lists: `rows`, and `pairs` empty) from the policy's own answers, write JSONL.
+ */
+export async function generatePairs(o: GeneratePairsOptions): Promise<MakePairsResult & { rows?: ListRow[]; out: string }> {
   await initBackend(o.backend ?? 'auto');
   const seed = o.seed ?? 0;
   const problems = loadDataset(o.dataset, { ...o.options, seed, count: o.count ?? 64, split: o.split ?? 'train', ...(o.levels ? { levels: o.levels } : {}) } as never);
@@ -53,7 +59,7 @@ export async function generatePairs(o: GeneratePairsOptions): Promise<MakePairsR
   const ck = await loadCheckpoint(o.checkpoint);
   const pool = o.verifier ? null : new VerifierPool({});
   try {
-    const r = await makePairs(ck.policy as unknown as PairSamplingPolicy, o.verifier ?? pool!, problems, {
+    const opts: MakePairsOptions = {
       samples: o.samples ?? 8,
       budget: o.budget ?? 128,
       strategy: o.strategy,
@@ -65,8 +71,15 @@ export async function generatePairs(o: GeneratePairsOptions): Promise<MakePairsR
       topK: o.topK,
       rng: new Rng(`pairs:${seed}`),
       onProgress: o.onProgress,
-    });
+    };
+    const policy = ck.policy as unknown as PairSamplingPolicy;
     const out = path.resolve(o.out);
+    if ((listBuilderNames as string[]).includes(o.strategy ?? '')) {
+      const l = await makeLists(policy, o.verifier ?? pool!, problems, opts);
+      writeListFile(out, l.rows);
+      return { pairs: [], rows: l.rows, stats: l.stats, out };
+    }
+    const r = await makePairs(policy, o.verifier ?? pool!, problems, opts);
     writePreferenceFile(out, r.pairs);
     return { ...r, out };
   } finally {

@@ -4,6 +4,9 @@ import { makeOracle, type PreferenceOracle } from '../../src/offline/oracle.js';
 import { getPairStrategy, makePairs, type PairSamplingPolicy, type PairVerifier } from '../../src/offline/pairs.js';
 import { CharTokenizer } from '../../src/model/tokenizers/char.js';
 import { Rng } from '../../src/util/rng.js';
+import { describeLosses } from '../../src/offline/catalog.js';
+import { DpoConfigSchema } from '../../src/offline/config.js';
+import { allStrategyNames, pairStrategyNames } from '../../src/offline/pairs.js';
 
 const c = (length: number, correct: boolean): BuilderCandidate => ({ text: `${length}:${correct}`, length, correct });
 const oracle = makeOracle({ params: { temperature: 10 } });
@@ -73,5 +76,28 @@ describe('makePairs: truncated answers (issue 18)', () => {
     // both right: the shorter is chosen against the longer, win rates from σ((12 − 2)/20)
     expect(r.pairs[0]!.meta).toMatchObject({ rejected_verdict: 'correct', n_correct: 2 });
     expect(r.pairs[0]!.meta!.chosen_win_rate).toBeCloseTo(1 / (1 + Math.exp(-0.5)), 8);
+  });
+});
+
+describe('builder registry', () => {
+  it('laconic losses lists every builder with a source and its parameters', () => {
+    const c = describeLosses().pair_builders;
+    expect(c.map((b) => b.name)).toEqual(['best_worst', 'rso', 'uncertainty_filtered', 'lists', 'mcts_steps', 'self_refine']);
+    for (const b of c) expect(b.source, b.name).toMatch(/arXiv \d{4}\.\d{5}/);
+    expect(c.find((b) => b.name === 'mcts_steps')!.params).toContainEqual(expect.objectContaining({ name: 'c_puct', default: 1 }));
+    expect(c.find((b) => b.name === 'lists')!.params).toContainEqual(expect.objectContaining({ name: 'k', default: 4 }));
+  });
+
+  it('lists is a --strategy but not a pair strategy; configs check builder params and name the field', () => {
+    expect(allStrategyNames).toContain('lists');
+    expect(pairStrategyNames).not.toContain('lists');
+    expect(pairStrategyNames).toEqual(expect.arrayContaining(['mcts_steps', 'self_refine']));
+    const base = { model: { checkpoint: 'x' }, losses: [{ name: 'dpo' }] };
+    expect(DpoConfigSchema.safeParse({ ...base, self_pairs: { strategy: 'mcts_steps', strategy_params: { iterations: 2 } } }).success).toBe(true);
+    const bad = DpoConfigSchema.safeParse({ ...base, self_pairs: { strategy: 'mcts_steps', strategy_params: { c_puct: -1 } } });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues[0]).toMatchObject({ path: ['self_pairs', 'strategy_params'], message: expect.stringMatching(/mcts_steps" params: c_puct/) });
+    expect(DpoConfigSchema.safeParse({ ...base, self_pairs: { strategy: 'lists' } }).success).toBe(false);
+    expect(() => getPairStrategy('mcts_steps')).toThrow(/samples by itself/);
   });
 });

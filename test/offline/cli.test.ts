@@ -33,7 +33,7 @@ describe('CLI', () => {
       spy.mockRestore();
     }
     const text = out.join('');
-    for (const name of preferenceLossNames) expect(text).toContain(`${name}`);
+    for (const name of [...preferenceLossNames, 'tpo']) expect(text).toContain(`${name}`);
     expect(text).toMatch(/simpo \[reference-free\]/);
     expect(text).toMatch(/gamma: number = 0\.5 {2}γ: target reward margin/);
   });
@@ -52,7 +52,8 @@ describe('CLI', () => {
     const c = JSON.parse(out.join('')) as { preference: Array<{ name: string; source: string; params: Array<{ name: string; default: unknown }> }>; iterative: Array<{ name: string; source: string }>; list: Array<{ name: string }> };
     expect(c.preference.map((e) => e.name)).toEqual(preferenceLossNames);
     expect(c.iterative.map((e) => e.name)).toEqual(iterativeAlgorithmNames);
-    expect(c.list.map((e) => e.name)).toEqual(['pro', 'lipo_lambda']);
+    expect(c.list.map((e) => e.name)).toEqual(['pro', 'lipo_lambda', 'tpo']);
+    expect(c.preference.find((e) => e.name === 'sparse_po')!.params.map((x) => x.name)).toEqual(['beta', 'alpha', 'mask', 'tau']);
     for (const e of [...c.preference, ...c.iterative]) expect(e.source.length, e.name).toBeGreaterThan(5);
     expect(c.preference.find((e) => e.name === 'ipo')!.params).toContainEqual(expect.objectContaining({ name: 'log_ratios', default: 'mean' }));
   });

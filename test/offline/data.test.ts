@@ -11,7 +11,7 @@ import {
   readPreferenceFile,
   writePreferenceFile,
 } from '../../src/offline/data.js';
-import { completionMask, encodePairs, encodeSequence, mismatchedSequences } from '../../src/offline/encode.js';
+import { completionMask, encodeLists, encodePairs, encodeSequence, mismatchedSequences } from '../../src/offline/encode.js';
 import { CharTokenizer } from '../../src/model/tokenizers/char.js';
 
 const line = (o: unknown) => JSON.stringify(o);
@@ -44,7 +44,7 @@ describe('preference JSONL', () => {
       msg = (e as Error).message;
     }
     expect(msg).toMatch(/prefs\.jsonl:2: field "rejected": expected a string/);
-    expect(msg).toMatch(/prefs\.jsonl:3: not valid JSON/);
+    expect(msg).toMatch(/prefs\.jsonl:3: invalid JSON/);
     expect(msg).toMatch(/prefs\.jsonl:4: unknown field\(s\) "choosen"/);
     expect(msg).toMatch(/prefs\.jsonl:5: field "rejected": chosen and rejected are identical/);
     expect(msg).toMatch(/prefs\.jsonl:6: field "prompt": must not be empty/);
@@ -70,6 +70,16 @@ describe('preference JSONL', () => {
     const mixed = [line({ prompt: 'p', chosen: 'a', rejected: 'b' }), line({ prompt: 'p', completion: 'a', label: true })].join('\n');
     expect(() => parseOfflineJsonl(mixed, 'm.jsonl')).toThrow(/m\.jsonl:2: a unpaired record in a paired file/);
     expect(() => parseOfflineJsonl(line({ prompt: 'p' }), 'n.jsonl')).toThrow(/n\.jsonl:1: cannot tell the layout/);
+  });
+
+  it('reads a lists file ({prompt, responses, scores, ...}) and refuses a lists record among pairs', () => {
+    const row = { prompt: '1+1=', responses: ['2', 'it is 2', '3'], scores: [1, 0.5, 0], correct: [true, true, false], lengths: [2, 8, 2] };
+    const d = parseOfflineJsonl(`${line(row)}\n${line({ ...row, prompt: '2+2=' })}\n`, 'l.jsonl');
+    expect(d.kind).toBe('lists');
+    expect(d.kind === 'lists' && d.lists.map((r) => r.prompt)).toEqual(['1+1=', '2+2=']);
+    expect(() => parseOfflineJsonl(`${line(row)}\n${line({ prompt: 'a', chosen: 'b', rejected: 'c' })}\n`, 'l.jsonl')).toThrow(/l\.jsonl:2: .*unknown field\(s\) chosen, rejected/);
+    expect(() => parseOfflineJsonl(`${line({ prompt: 'a', chosen: 'b', rejected: 'c' })}\n${line(row)}\n`, 'p.jsonl')).toThrow(/p\.jsonl:2: a lists record in a paired file/);
+    expect(() => parseOfflineJsonl(line({ ...row, scores: [0, 0.5, 1] }), 'l.jsonl')).toThrow(/l\.jsonl:1: .*sorted best first/);
   });
 
   it('round-trips through an atomic write; the hash follows the bytes', () => {
@@ -115,8 +125,29 @@ describe('encoding', () => {
     expect(r.items[0]!.index).toBe(1);
   });
 
+  it('ends a step-level side (meta <side>_final false) without EOS, every other completion with it', () => {
+    const r = encodePairs(tok, [{ prompt: 'q', chosen: 'a=1', rejected: 'b', meta: { step_level: true, chosen_final: false, rejected_final: true } }], { maxLength: 64 });
+    expect(r.items[0]!.chosen.tokens).toEqual([tok.bos, ...tok.encode('q'), ...tok.encode('a=1')]);
+    expect(r.items[0]!.rejected.tokens).toEqual([tok.bos, ...tok.encode('q'), ...tok.encode('b'), tok.eos]);
+  });
+
   it('names the record and field of text the tokenizer cannot encode', () => {
     expect(() => encodePairs(tok, [{ prompt: 'a', chosen: 'b', rejected: 'Ω' }], { maxLength: 64 }, 'd.jsonl')).toThrow(/d\.jsonl record 1, rejected: completion: .*"Ω"/);
+  });
+
+  it('encodes every response of a list after its prompt, skipping lists whose prompt does not fit', () => {
+    const rows = [
+      { prompt: '1+1=', responses: ['2', 'so 2'], scores: [1, 0], correct: [true, true], lengths: [2, 5] },
+      { prompt: 'a very long prompt indeed', responses: ['x', 'y'], scores: [1, 0], correct: [true, false], lengths: [2, 2] },
+    ];
+    const r = encodeLists(tok, rows, { maxLength: 12 });
+    expect(r.skipped).toBe(1);
+    expect(r.items).toHaveLength(1);
+    // [bos] 1 + 1 = → completion starts at 5; "so 2" + EOS is 5 tokens
+    expect(r.items[0]!.seqs.map((s) => [s.promptLength, s.completionLength])).toEqual([
+      [5, 2],
+      [5, 5],
+    ]);
   });
 
   it('pairs each completion with the next prompt for the KTO reference point', () => {

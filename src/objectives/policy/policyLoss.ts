@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { registerObjective, type ObjectiveContext, type ObjectiveResult } from '../../model/objective.js';
 import { syncReadable } from '../../model/ops/kernels.js';
-import { LOSS_AGGS } from '../../../rewards/types.js';
+import { LOSS_AGGS } from '../../algorithm.js';
 
 /**
  * The policy-loss family the field compares (verl `POLICY_LOSS_REGISTRY`, TRL `loss_type`): every

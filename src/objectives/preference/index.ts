@@ -6,6 +6,8 @@ import { alphaPo, cpo, slic } from './cpo.js';
 import { fDpo } from './fdivergence.js';
 import { modpo } from './modpo.js';
 import { sppo } from './selfplay.js';
+import { sparsePo } from './sparse.js';
+import { getListLoss, isListLoss, listLossNames, type ListDefinition, type ListLossName } from './listwise.js';
 import { hinge } from './hinge.js';
 import { kto, ktoParams, ktoReferencePoint, ktoTerms } from './kto.js';
 import { ldDpo } from './length.js';
@@ -20,6 +22,7 @@ export { stopGradient } from './types.js';
 export { log1mexp } from './reference_free.js';
 export { updateRunningMean } from './anchored.js';
 export { sortAscending } from './aot.js';
+export { pairsFromTokenLogprobs, type TokenLogprobPairs } from './tokens.js';
 
 /**
  * The DPO family, registered by name. Each loss is written once, in tfjs ops, as a function of
@@ -54,6 +57,7 @@ const definitions = {
   f_dpo: fDpo,
   modpo,
   sppo,
+  sparse_po: sparsePo,
 } as const;
 
 export type PreferenceLossName = keyof typeof definitions;
@@ -79,10 +83,34 @@ export const preferenceLosses: { readonly [K in PreferenceLossName]: PreferenceL
     preferenceLossNames.map((name) => [name, makeLossFn(definitions[name] as LossDefinition)]),
   ) as never;
 
+/**
+ * A pair loss by name, or a list loss (pro, lipo_lambda, tpo) seen through the same interface so that
+ * configs, reference needs and the reward β resolve alike; a list loss's pair `compute` refuses.
+ */
 export function getPreferenceLoss(name: string): LossDefinition {
   const def = (definitions as Record<string, LossDefinition>)[name];
-  if (!def) throw new Error(`unknown preference loss "${name}"; known: ${preferenceLossNames.join(', ')}`);
-  return def;
+  if (def) return def;
+  if (isListLoss(name)) return listAsPairDefinition(getListLoss(name));
+  throw new Error(`unknown preference loss "${name}"; known: ${[...preferenceLossNames, ...listLossNames].join(', ')}`);
+}
+
+const listAdapters = new Map<string, LossDefinition>();
+function listAsPairDefinition(d: ListDefinition): LossDefinition {
+  const hit = listAdapters.get(d.name);
+  if (hit) return hit;
+  const out: LossDefinition = {
+    name: d.name,
+    description: d.description,
+    source: d.source,
+    params: d.params,
+    needsReference: d.needsReference,
+    ...(d.rewardBeta ? { rewardBeta: (p: never) => d.rewardBeta!(p) } : {}),
+    compute: () => {
+      throw new Error(`"${d.name}" is a list loss: train it on a lists file ({prompt, responses, scores, ...}; laconic pairs --strategy lists), not on pairs`);
+    },
+  };
+  listAdapters.set(d.name, out);
+  return out;
 }
 
 /** Validate a loss's parameters (strict, defaults filled); errors name the loss and the field. */
@@ -196,7 +224,7 @@ function makeLossFn(def: LossDefinition): PreferenceLossFn {
 /** One entry of a `losses:` list in a config. */
 export const lossSpecSchema = z
   .object({
-    name: z.enum(preferenceLossNames as [PreferenceLossName, ...PreferenceLossName[]]).describe('registered loss name'),
+    name: z.enum([...preferenceLossNames, ...listLossNames] as [AnyLossName, ...AnyLossName[]]).describe('registered loss name (a pair loss, or a list loss on a lists file)'),
     weight: z.number().min(0).default(1).describe('weight of this loss in the sum (default 1)'),
     params: z.record(z.string(), z.unknown()).default({}).describe("the loss's parameters (beta, gamma, epsilon, alpha, ...)"),
     weighting: z
@@ -215,14 +243,19 @@ export const lossSpecSchema = z
   });
 export type LossSpec = z.input<typeof lossSpecSchema>;
 
+/** Any name a `losses:` entry accepts: a pair loss or a list loss. */
+export type AnyLossName = PreferenceLossName | ListLossName;
+
 export interface ResolvedLossSpec {
-  name: PreferenceLossName;
+  name: AnyLossName;
   /** Key in per-loss outputs: the name, or `name#i` when the same loss appears twice. */
   key: string;
   weight: number;
   params: Record<string, unknown>;
   weighting: 'none' | 'wpo';
   def: LossDefinition;
+  /** The list loss behind `def` (pro, lipo_lambda, tpo), or null for a pair loss. */
+  list: ListDefinition | null;
 }
 
 /** Validate a list of loss specs once (the trainer does this at config time, not per step). */
@@ -242,8 +275,24 @@ export function resolveLossSpecs(specs: readonly LossSpec[], where = 'losses'): 
       params: parseLossParams(r.data.name, r.data.params, `${where}[${i}].params`),
       weighting: r.data.weighting,
       def,
+      list: isListLoss(r.data.name) ? getListLoss(r.data.name) : null,
     };
   });
+}
+
+/**
+ * The losses of one config are all pair losses or all list losses: a list loss needs k scored
+ * responses per prompt, a pair loss exactly two, and one batch holds one layout.
+ */
+export function checkLossKinds(specs: readonly ResolvedLossSpec[], where = 'losses'): 'pairs' | 'lists' {
+  const lists = specs.filter((s) => s.list);
+  if (lists.length === 0) return 'pairs';
+  if (lists.length === specs.length) return 'lists';
+  const pairs = specs.filter((s) => !s.list);
+  throw new Error(
+    `${where}: list losses (${lists.map((s) => s.name).join(', ')}) and pair losses (${pairs.map((s) => s.name).join(', ')}) cannot be mixed: ` +
+      'a list loss trains on a lists file, a pair loss on pairs',
+  );
 }
 
 /** Weighted sum of resolved losses on tensors: total [n] and each loss's unweighted [n]. */
@@ -301,56 +350,6 @@ export function combinePreferenceLosses(
   const read = keep.map((t) => Array.from(t.dataSync()));
   tf.dispose(keep);
   return { total: read[0]!, parts: Object.fromEntries(resolved.map((s, i) => [s.key, read[i + 1]!])) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Per-token inputs (LD-DPO)
-
-/** Per-token log-probabilities of each pair's completions (completion tokens only, in order). */
-export interface TokenLogprobPairs {
-  policyChosen: number[][];
-  policyRejected: number[][];
-  refChosen?: number[][];
-  refRejected?: number[][];
-}
-
-/**
- * Turn per-token log-probabilities into the summed inputs every loss takes, including the LD-DPO
- * prefix sums over the first min(|y_w|, |y_l|) tokens. Lengths are the arrays' lengths.
- */
-export function pairsFromTokenLogprobs(t: TokenLogprobPairs): PairArrays {
-  const n = t.policyChosen.length;
-  const check = (k: keyof TokenLogprobPairs, lens: number[]) => {
-    const a = t[k];
-    if (!a) return;
-    if (a.length !== n) throw new Error(`pairsFromTokenLogprobs: ${k} has ${a.length} pairs, policyChosen has ${n}`);
-    a.forEach((row, i) => {
-      if (row.length !== lens[i]) throw new Error(`pairsFromTokenLogprobs: ${k}[${i}] has ${row.length} tokens, the policy row has ${lens[i]}`);
-    });
-  };
-  if (t.policyRejected.length !== n) throw new Error(`pairsFromTokenLogprobs: policyRejected has ${t.policyRejected.length} pairs, policyChosen has ${n}`);
-  const lc = t.policyChosen.map((r) => r.length);
-  const lr = t.policyRejected.map((r) => r.length);
-  check('refChosen', lc);
-  check('refRejected', lr);
-  const lp = lc.map((c, i) => Math.min(c, lr[i]!));
-  const sum = (rows: number[][]) => rows.map((r) => r.reduce((a, b) => a + b, 0));
-  const prefix = (rows: number[][]) => rows.map((r, i) => r.slice(0, lp[i]).reduce((a, b) => a + b, 0));
-  const out: PairArrays = {
-    policyChosen: sum(t.policyChosen),
-    policyRejected: sum(t.policyRejected),
-    chosenLength: lc,
-    rejectedLength: lr,
-    policyChosenPrefix: prefix(t.policyChosen),
-    policyRejectedPrefix: prefix(t.policyRejected),
-  };
-  if (t.refChosen && t.refRejected) {
-    out.refChosen = sum(t.refChosen);
-    out.refRejected = sum(t.refRejected);
-    out.refChosenPrefix = prefix(t.refChosen);
-    out.refRejectedPrefix = prefix(t.refRejected);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

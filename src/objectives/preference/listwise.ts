@@ -16,13 +16,28 @@ export interface ListInputs<T> {
   scores: number[][];
 }
 
-interface ListDefinition<S extends z.ZodType = z.ZodType> {
+export interface ListDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   source: string;
   params: S;
   needsReference: boolean;
-  compute(x: { policy: tf.Tensor2D; ref: tf.Tensor2D | undefined; length: tf.Tensor2D; scores: number[][] }, p: z.output<S>): tf.Tensor1D;
+  /**
+   * TPO: `policy` and `ref` are the adaptive-step-weighted sums Σ_t c_t·log π(y_t) (see
+   * adaptiveStepWeights) instead of plain sums; the trainer builds them from per-token weights.
+   */
+  stepWeighted?: boolean;
+  /** β that converts the list's log-ratios into reported rewards, if the loss has one. */
+  rewardBeta?(p: z.output<S>): number;
+  compute(x: ListTensors, p: z.output<S>): tf.Tensor1D;
+}
+
+/** The tensors a list loss receives: [n, k] log-prob sums (differentiable), lengths, scores as data. */
+export interface ListTensors {
+  policy: tf.Tensor2D;
+  ref: tf.Tensor2D | undefined;
+  length: tf.Tensor2D;
+  scores: number[][];
 }
 const defineList = <S extends z.ZodType>(d: ListDefinition<S>): ListDefinition<S> => d;
 
@@ -80,26 +95,72 @@ export const lipoLambda = defineList({
   source: 'Liu et al. 2024 (LiPO), arXiv 2402.01878, eq. 7 (Lambda weights)',
   params: z.object({ beta: beta() }).strict(),
   needsReference: true,
+  rewardBeta: (p) => p.beta,
   compute: (x, p) => {
     if (!x.ref) throw new Error('list loss "lipo_lambda" needs reference log-probabilities: pass ref');
-    const s = tf.mul(tf.sub(x.policy, x.ref), p.beta) as tf.Tensor2D;
-    const [n, k] = s.shape;
-    const c = stopGradient(s);
-    const d = tf.sub(tf.expandDims(c, 2), tf.expandDims(c, 1)); // [n, i, j] = s_i − s_j
-    const higher = tf.step(tf.neg(d)); // s_j > s_i
-    const tie = tf.sub(tf.sub(1, tf.step(d)), higher);
-    const lower = tf.tensor2d(Array.from({ length: k * k }, (_, q) => (q % k < Math.floor(q / k) ? 1 : 0)), [k, k]);
-    const tau = tf.add(tf.sum(tf.add(higher, tf.mul(tie, lower)), 2), 1); // [n, k], 1-based
-    const invD = tf.div(Math.LN2, tf.log(tf.add(1, tau)));
-    const g = tf.tensor2d(x.scores.map((row) => row.map((v) => 2 ** v - 1)), [n, k]);
-    const absDiff = (t: tf.Tensor) => tf.abs(tf.sub(tf.expandDims(t, 2), tf.expandDims(t, 1)));
-    const lambda = stopGradient(tf.mul(absDiff(g), absDiff(invD)));
-    const pairLoss = tf.neg(logSigmoid(tf.sub(tf.expandDims(s, 2), tf.expandDims(s, 1))));
-    return tf.sum(tf.mul(tf.mul(aboveMask(x.scores), lambda), pairLoss), [1, 2]) as tf.Tensor1D;
+    return lambdaLogistic(tf.mul(tf.sub(x.policy, x.ref), p.beta) as tf.Tensor2D, x.scores, true);
   },
 });
 
-const listDefinitions = { pro, lipo_lambda: lipoLambda } as const;
+/**
+ * −Σ_{ψ_i > ψ_j} λ_ij·logσ(s_i − s_j) per list, λ_ij = |G_i − G_j|·|1/D(τ_i) − 1/D(τ_j)| (or 1 when
+ * `lambda` is false), G = 2^ψ − 1, D(τ) = log₂(1 + τ), τ_i the 1-based rank of response i by the
+ * current s (ties broken by position). λ is a constant: computed from stopGradient(s).
+ */
+export function lambdaLogistic(s: tf.Tensor2D, scores: number[][], lambda: boolean): tf.Tensor1D {
+  const [n, k] = s.shape;
+  const pairLoss = tf.neg(logSigmoid(tf.sub(tf.expandDims(s, 2), tf.expandDims(s, 1))));
+  if (!lambda) return tf.sum(tf.mul(aboveMask(scores), pairLoss), [1, 2]) as tf.Tensor1D;
+  const c = stopGradient(s);
+  const d = tf.sub(tf.expandDims(c, 2), tf.expandDims(c, 1)); // [n, i, j] = s_i − s_j
+  const higher = tf.step(tf.neg(d)); // s_j > s_i
+  const tie = tf.sub(tf.sub(1, tf.step(d)), higher);
+  const lower = tf.tensor2d(Array.from({ length: k * k }, (_, q) => (q % k < Math.floor(q / k) ? 1 : 0)), [k, k]);
+  const tau = tf.add(tf.sum(tf.add(higher, tf.mul(tie, lower)), 2), 1); // [n, k], 1-based
+  const invD = tf.div(Math.LN2, tf.log(tf.add(1, tau)));
+  const g = tf.tensor2d(scores.map((row) => row.map((v) => 2 ** v - 1)), [n, k]);
+  const absDiff = (t: tf.Tensor) => tf.abs(tf.sub(tf.expandDims(t, 2), tf.expandDims(t, 1)));
+  const lambdaW = stopGradient(tf.mul(absDiff(g), absDiff(invD)));
+  return tf.sum(tf.mul(tf.mul(aboveMask(scores), lambdaW), pairLoss), [1, 2]) as tf.Tensor1D;
+}
+
+/**
+ * TPO (Liao et al. 2024, "TPO: Aligning LLMs with multi-branch & multi-step preference trees",
+ * arXiv 2410.12854), as we read it. Preference List Ranking: the LambdaLoss of LiPO-λ over the list,
+ *   −Σ_{v_i > v_j} λ_ij·logσ(β·r̂_i − β·r̂_j),
+ * on the Adaptive Step Reward r̂_i instead of the sequence log-ratio. A response is split into steps
+ * s_i^1..s_i^K (here: lines; a step ends with a token that contains step_separator), and
+ *   r̂_i = Σ_k w_ik·mean_{t ∈ s_i^k} log(π/π_ref)(y_t) / Σ_k w_ik,   w_ik = 1 + sim(s_i^k, s_1^k),
+ * s_1 the list's best response: the official code (MrBlankness/TPO loss.py, compute_step_weights /
+ * compute_weighted_logits) takes sim = cosine of the steps' mean last-layer hidden states. The
+ * objective sees only log-probabilities, so here sim is the cosine of the steps' bag-of-token counts
+ * (computed once from the data: a constant, where the paper's weight carries a gradient through the
+ * hidden states), and a step the best response lacks gets w = 1 (the code drops it with w = 0).
+ * r̂ is then Σ_t c_t·log(π/π_ref)(y_t) with per-token constants c_t = w_ik/(|s_i^k|·Σ_k w_ik): the
+ * trainer passes Σ_t c_t·log π as `policy` and Σ_t c_t·log π_ref as `ref` (stepWeighted).
+ * weighting: none is the official code's lambda_rank_loss (every ordered pair weight 1).
+ */
+export const tpo = defineList({
+  name: 'tpo',
+  description: 'TPO: LambdaLoss ranking of the list on adaptive step rewards (step-similarity-weighted per-token log-ratios)',
+  source: 'Liao et al. 2024 (TPO), arXiv 2410.12854, Preference List Ranking + Adaptive Step Reward; step weights as MrBlankness/TPO loss.py',
+  params: z
+    .object({
+      beta: beta(1, 'scale of the adaptive step reward (a per-token weighted mean log-ratio, so larger than DPO\'s β)'),
+      weighting: z.enum(['lambda', 'none']).default('lambda').describe('lambda: ΔNDCG (LambdaLoss) pair weights as in the paper; none: every ranked pair weight 1, as the official loss.py (default lambda)'),
+      step_separator: z.string().min(1).default('\n').describe('a step ends with a token whose text contains this (default a newline)'),
+    })
+    .strict(),
+  needsReference: true,
+  stepWeighted: true,
+  rewardBeta: (p) => p.beta,
+  compute: (x, p) => {
+    if (!x.ref) throw new Error('list loss "tpo" needs reference log-probabilities: pass ref');
+    return lambdaLogistic(tf.mul(tf.sub(x.policy, x.ref), p.beta) as tf.Tensor2D, x.scores, p.weighting === 'lambda');
+  },
+});
+
+const listDefinitions = { pro, lipo_lambda: lipoLambda, tpo } as const;
 export type ListLossName = keyof typeof listDefinitions;
 export const listLossNames = Object.keys(listDefinitions) as ListLossName[];
 export function getListLoss(name: string): ListDefinition {
@@ -139,6 +200,10 @@ export function listLoss(name: ListLossName, x: ListInputs<number[][] | tf.Tenso
   const v = Array.from(out.dataSync());
   out.dispose();
   return v;
+}
+
+export function isListLoss(name: string): name is ListLossName {
+  return Object.prototype.hasOwnProperty.call(listDefinitions, name);
 }
 
 export function describeListLosses() {

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { registerObjective, type Objective, type ObjectiveContext } from '../../model/objective.js';
+import { listModeLoss } from './listObjective.js';
+import { select, selectRows } from './rows.js';
 import {
+  checkLossKinds,
   combineLossTensors,
   computeUnpairedLoss,
   getUnpairedLoss,
@@ -23,7 +26,13 @@ import {
  *   refPrefix     LD-DPO: Σ reference log-probs over the first `prefixLength` completion tokens
  *   prefixLength  LD-DPO: min(|y_w|, |y_l|) of the sequence's pair
  *   klRef         KTO: the reference point z0 of the batch (same value on every sequence)
- *   score         sppo: the completion's win rate P̂(y ≻ π_t); modpo (second: scores): its second reward
+ *   score         sppo: the completion's win rate P̂(y ≻ π_t); modpo (second: scores): its second reward;
+ *                 lists mode: the response's oracle score (win rate in its list)
+ *   refStep       tpo (lists mode): Σ_t c_t·log π_ref(y_t), the adaptive-step-weighted reference sum
+ * perToken (aligned with tokens, 0 outside the completion):
+ *   refLogprobs   sparse_po: per-token reference log-probs
+ *   stepWeight    tpo: the adaptive step weights c_t (objectives/preference/steps.ts)
+ * Lists mode: the k responses of a list share a `pair` id, in the list's order (best first).
  * The policy's summed log-probs come from ctx.logprobs·mask; the prefix sums keep the positions whose
  * running count of mask ones is ≤ prefixLength.
  *
@@ -36,7 +45,7 @@ export const PREFERENCE_OBJECTIVE = 'preference';
 export const preferenceObjectiveParamsSchema = z
   .object({
     losses: z.array(lossSpecSchema).min(1).describe('losses and weights, e.g. [{name: dpo, params: {beta: 0.1}}]'),
-    mode: z.enum(['paired', 'unpaired']).default('paired').describe('paired: chosen/rejected; unpaired: KTO {completion, label}'),
+    mode: z.enum(['paired', 'unpaired', 'lists']).default('paired').describe('paired: chosen/rejected; unpaired: KTO {completion, label}; lists: k scored responses per prompt (list losses)'),
     reward_beta: z.number().positive().nullable().default(null).describe('β of the reported implicit rewards; null = the first loss with a β, else 0.1'),
     /** Unpaired mode: desirable / undesirable counts of the whole batch (stat normalisers). */
     counts: z.object({ desirable: z.number().int().min(0), undesirable: z.number().int().min(0) }).strict().optional(),
@@ -46,7 +55,7 @@ export type PreferenceObjectiveParams = z.input<typeof preferenceObjectiveParams
 
 interface Resolved {
   specs: ResolvedLossSpec[];
-  mode: 'paired' | 'unpaired';
+  mode: 'paired' | 'unpaired' | 'lists';
   rewardBeta: number;
   counts?: { desirable: number; undesirable: number };
 }
@@ -63,6 +72,10 @@ export function resolvePreferenceParams(params: Record<string, unknown>): Resolv
   }
   const specs = resolveLossSpecs(r.data.losses, `objective "${PREFERENCE_OBJECTIVE}" losses`);
   if (r.data.mode === 'unpaired') for (const s of specs) getUnpairedLoss(s.name);
+  const kind = checkLossKinds(specs, `objective "${PREFERENCE_OBJECTIVE}" losses`);
+  if ((kind === 'lists') !== (r.data.mode === 'lists')) {
+    throw new Error(`objective "${PREFERENCE_OBJECTIVE}": mode ${r.data.mode} with ${kind === 'lists' ? 'list' : 'pair'} losses (${specs.map((s) => s.name).join(', ')}): list losses train in mode lists, pair losses in mode paired or unpaired`);
+  }
   const withBeta = specs.find((s) => s.def.rewardBeta !== undefined);
   const rewardBeta = r.data.reward_beta ?? (withBeta ? withBeta.def.rewardBeta!(withBeta.params) : 0.1);
   const out: Resolved = { specs, mode: r.data.mode, rewardBeta, counts: r.data.counts };
@@ -85,16 +98,6 @@ function sequenceSums(ctx: ObjectiveContext, prefixLength: number[] | null): { s
   const limit = tf.tensor2d(prefixLength, [prefixLength.length, 1]);
   const inPrefix = tf.cast(tf.lessEqual(position, limit), 'float32');
   return { sums, prefix: tf.sum(tf.mul(masked, inPrefix), 1) as tf.Tensor1D };
-}
-
-/**
- * x[idx] as a product with a constant 0/1 selection matrix. Not tf.gather: its gradient needs the
- * UnsortedSegmentSum kernel, which the wasm backend does not have.
- */
-function select(x: tf.Tensor1D, idx: number[], n: number): tf.Tensor1D {
-  const m = new Float32Array(idx.length * n);
-  idx.forEach((i, r) => (m[r * n + i] = 1));
-  return tf.reshape(tf.matMul(tf.tensor2d(m, [idx.length, n]), tf.reshape(x, [n, 1])), [idx.length]) as tf.Tensor1D;
 }
 
 function pairedLoss(ctx: ObjectiveContext, p: Resolved) {
@@ -142,6 +145,7 @@ function pairedLoss(ctx: ObjectiveContext, p: Resolved) {
     klRef: klRef ? pick(klRef, chosenIdx) : undefined,
     chosenScore: score ? pick(score, chosenIdx) : undefined,
     rejectedScore: score ? pick(score, rejectedIdx) : undefined,
+    tokens: p.specs.some((s) => s.def.needsTokens) ? pairTokens(ctx, chosenIdx, rejectedIdx) : undefined,
   };
   const { total, parts } = combineLossTensors(x, p.specs);
   const G = Math.max(ctx.totals.groups, 1);
@@ -160,6 +164,20 @@ function pairedLoss(ctx: ObjectiveContext, p: Resolved) {
   };
   for (const [k, v] of Object.entries(parts)) stats[`loss/${k}`] = mean(v);
   return { loss: mean(total), stats };
+}
+
+/** Per-token inputs of token-level losses (sparse_po): the policy's rows stay differentiable. */
+function pairTokens(ctx: ObjectiveContext, chosenIdx: number[], rejectedIdx: number[]) {
+  const ref = ctx.perToken.refLogprobs;
+  if (!ref) throw new Error(`objective "${PREFERENCE_OBJECTIVE}": sparse_po needs perToken.refLogprobs (per-token reference log-probs)`);
+  return {
+    policyChosen: selectRows(ctx.logprobs, chosenIdx),
+    policyRejected: selectRows(ctx.logprobs, rejectedIdx),
+    refChosen: selectRows(ref, chosenIdx),
+    refRejected: selectRows(ref, rejectedIdx),
+    maskChosen: selectRows(ctx.mask, chosenIdx),
+    maskRejected: selectRows(ctx.mask, rejectedIdx),
+  };
 }
 
 function unpairedLoss(ctx: ObjectiveContext, p: Resolved) {
@@ -191,6 +209,7 @@ export const preferenceObjective: Objective = {
   groupKey: 'pair',
   loss(ctx) {
     const p = resolvePreferenceParams(ctx.params);
+    if (p.mode === 'lists') return listModeLoss(ctx, p.specs, p.rewardBeta);
     return p.mode === 'paired' ? pairedLoss(ctx, p) : unpairedLoss(ctx, p);
   },
 };

@@ -61,6 +61,21 @@ export interface LossTensors {
   klRef: tf.Tensor1D | undefined;
   chosenScore: tf.Tensor1D | undefined;
   rejectedScore: tf.Tensor1D | undefined;
+  /** Token-level losses (sparse_po): per-token log-probs of each pair, [n, T]; only the objective fills it. */
+  tokens?: PairTokenTensors;
+}
+
+/**
+ * Per-token log-probabilities of each pair's two sequences, [n, T] (T the padded length), and the
+ * 0/1 completion masks; positions outside the mask are ignored.
+ */
+export interface PairTokenTensors {
+  policyChosen: tf.Tensor2D;
+  policyRejected: tf.Tensor2D;
+  refChosen: tf.Tensor2D;
+  refRejected: tf.Tensor2D;
+  maskChosen: tf.Tensor2D;
+  maskRejected: tf.Tensor2D;
 }
 
 /** One registered loss: a zod schema for its parameters and a pure tensor function. */
@@ -78,6 +93,8 @@ export interface LossDefinition<S extends z.ZodType = z.ZodType> {
   needsPrefix?: boolean;
   /** Whether the loss reads chosenScore/rejectedScore (self-play win rates, MODPO's second reward). */
   needsScores?: boolean;
+  /** Whether the loss reads per-token log-probs (`tokens`; the trainer then sends per-token reference log-probs). */
+  needsTokens?: boolean;
   /** β that converts log-ratios into the implicit rewards reported in stats, if the loss has one. */
   rewardBeta?(p: z.output<S>): number;
   /** Per-pair losses [n]; must be written in differentiable tf ops only. */

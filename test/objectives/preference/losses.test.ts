@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   combinePreferenceLosses,
+  getPreferenceLoss,
   log1mexp,
   pairsFromTokenLogprobs,
   preferenceLosses,
@@ -203,7 +204,8 @@ describe('input and parameter validation', () => {
       chosenScore: [0.75, 0.5, 1],
       rejectedScore: [0.25, 0.5, 0],
     };
-    for (const name of preferenceLossNames) {
+    // sparse_po is token-level: its own test (sparse_po.test.ts) feeds it per-token log-probs
+    for (const name of preferenceLossNames.filter((n) => !getPreferenceLoss(n).needsTokens)) {
       const out = (preferenceLosses[name] as (p: PairArrays) => number[])(withPrefix);
       expect(out, name).toHaveLength(3);
       out.forEach((v) => expect(Number.isFinite(v), name).toBe(true));
