@@ -1,4 +1,4 @@
-import { ADVANTAGE_NAMES } from './types.js';
+import { ADVANTAGE_NAMES } from '../src/algorithm.js';
 
 /**
  * Outcome advantage estimators, registered by name like verl's `core_algos.py`. Each maps one scalar

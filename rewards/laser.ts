@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ShaperSample } from '../src/types.js';
-import type { TrainerHints } from './types.js';
+import type { TrainerHints } from '../src/algorithm.js';
 import { defineShaper } from './types.js';
 import { checkSamples, frac } from './util.js';
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ShaperSample } from '../src/types.js';
 import { getShaper, listShapers } from './index.js';
-import type { AnyShaper, BudgetContext, CombineMode, ShaperContext, TrainerHints } from './types.js';
-import { COMBINE_MODES } from './types.js';
+import type { AnyShaper, BudgetContext, ShaperContext } from './types.js';
+import { COMBINE_MODES, type CombineMode, type TrainerHints } from '../src/algorithm.js';
 import { groupIndices, mean, stdBessel } from './util.js';
 
 /**
@@ -22,13 +22,17 @@ import { groupIndices, mean, stdBessel } from './util.js';
  *   z-score is 0.
  */
 
-export interface RewardSpec {
-  name: string;
-  /** Default 1. */
-  weight?: number;
-  /** Validated by the shaper's zod schema; defaults fill the rest. */
-  params?: Record<string, unknown>;
-}
+/** One reward of a training config or a preset: a shaper by name, its weight and its params (the one `{name, weight, params}` schema). */
+export const RewardSpecSchema = z
+  .object({
+    name: z.string().describe('Shaper name (see `laconic schemes`).'),
+    weight: z.number().finite().default(1).describe('Weight of this reward in the combination.'),
+    params: z.record(z.string(), z.unknown()).default({}).describe("The shaper's parameters (validated by its own schema)."),
+  })
+  .strict();
+
+/** A reward spec as written: weight defaults to 1; params are validated by the shaper's zod schema, defaults fill the rest. */
+export type RewardSpec = z.input<typeof RewardSpecSchema>;
 
 export interface ResolvedRewardSpec {
   name: string;

@@ -2,27 +2,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { deepMerge } from '../src/config/load.js';
 import { packageRoot } from '../src/util/paths.js';
-import { resolveSpecs, type RewardSpec } from './pipeline.js';
-import { TrainerHintsSchema, type TrainerHints } from './types.js';
+import { RewardSpecSchema, resolveSpecs, type RewardSpec } from './pipeline.js';
+import { TrainerHintsSchema, type TrainerHints } from '../src/algorithm.js';
 
 /**
  * Paper presets (configs/presets/<name>.yaml): a `rewards:` list plus the trainer hints of
- * rewards/types.ts, all snake_case, so a training config can `extends:` one and override keys.
+ * src/algorithm.ts (the GRPO config's own fields), all snake_case, so a training config can `extends:` one and override keys.
  */
 export const PresetSchema = TrainerHintsSchema.partial()
   .extend({
-    rewards: z
-      .array(
-        z
-          .object({
-            name: z.string().min(1),
-            weight: z.number().finite().default(1),
-            params: z.record(z.string(), z.unknown()).default({}),
-          })
-          .strict(),
-      )
-      .min(1),
+    rewards: z.array(RewardSpecSchema).min(1),
   })
   .strict();
 
@@ -69,4 +60,21 @@ export function loadPreset(nameOrFile: string): Preset {
     throw new Error(`preset ${file}: ${(e as Error).message}`, { cause: e });
   }
   return { name: path.basename(file).replace(/\.ya?ml$/, ''), file, rewards, hints };
+}
+
+/**
+ * Merge the named preset beneath a raw training config (no-op without a `preset` key): the file wins, key by
+ * key; a list such as `rewards` replaces the preset's.
+ */
+export function withPreset(raw: Record<string, unknown>, source: string): Record<string, unknown> {
+  const name = raw.preset;
+  if (name === undefined || name === null) return raw;
+  if (typeof name !== 'string' || name.length === 0) throw new Error(`config ${source} is invalid:\n  preset: expected a preset name (configs/presets/NAME.yaml)`);
+  let preset;
+  try {
+    preset = loadPreset(name);
+  } catch (e) {
+    throw new Error(`config ${source} is invalid:\n  preset: ${(e as Error).message}`, { cause: e });
+  }
+  return deepMerge({ rewards: preset.rewards, ...preset.hints } as Record<string, unknown>, raw);
 }

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { getSchedule, listSchedules } from '../curricula/index.js';
 import { getShaper, listShapers } from './index.js';
-import type { AnyShaper, TrainerHints } from './types.js';
+import type { AnyShaper } from './types.js';
+import type { TrainerHints } from '../src/algorithm.js';
 
 /** What `laconic schemes` prints, built from the shapers' zod schemas (so it cannot drift from them). */
 export interface ParamInfo {
@@ -11,7 +12,7 @@ export interface ParamInfo {
   description: string;
 }
 
-export interface SchemeInfo {
+export interface ShaperInfo {
   name: string;
   description: string;
   scope: 'group' | 'batch';
@@ -81,7 +82,7 @@ export function describeSchedules(): ScheduleInfo[] {
   });
 }
 
-export function describeShaper(shaper: AnyShaper): SchemeInfo {
+export function describeShaper(shaper: AnyShaper): ShaperInfo {
   const params = paramInfos(shaper.params);
   return {
     name: shaper.name,
@@ -95,7 +96,7 @@ export function describeShaper(shaper: AnyShaper): SchemeInfo {
   };
 }
 
-export function describeShapers(): SchemeInfo[] {
+export function describeShapers(): ShaperInfo[] {
   return listShapers().map((n) => describeShaper(getShaper(n)));
 }
 
@@ -107,7 +108,7 @@ function formatParams(out: string[], params: readonly ParamInfo[]): void {
   }
 }
 
-export function formatSchemes(infos: readonly SchemeInfo[] = describeShapers(), schedules: readonly ScheduleInfo[] = describeSchedules()): string {
+export function formatSchemes(infos: readonly ShaperInfo[] = describeShapers(), schedules: readonly ScheduleInfo[] = describeSchedules()): string {
   const out: string[] = [];
   for (const s of infos) {
     const tags = [s.scope === 'batch' ? 'batch-scoped' : 'group-scoped', s.stateful ? 'stateful' : '', s.setsBudget ? 'sets budget' : '', s.setsPrompt ? 'sets prompt' : '']

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ShaperSample } from '../src/types.js';
+import type { TrainerHints } from '../src/algorithm.js';
 
 /**
  * The contract between the GRPO trainer and a reward shaper.
@@ -33,51 +34,9 @@ export interface ShaperResult<S> {
   metrics?: Record<string, number>;
 }
 
-/** Advantage estimators registered in rewards/advantages.ts. */
-export const ADVANTAGE_NAMES = ['grpo', 'dr_grpo', 'batch_std', 'reinforce_pp_baseline', 'rloo', 'identity', 'opo', 'grpo_passk'] as const;
-
-/** Loss aggregations, named after verl's agg_loss modes (snake_case). */
-export const LOSS_AGGS = ['token_mean', 'seq_mean_token_sum', 'seq_mean_token_mean', 'seq_mean_token_sum_norm'] as const;
-
-export const COMBINE_MODES = ['sum_then_normalize', 'normalize_then_sum'] as const;
-export type CombineMode = (typeof COMBINE_MODES)[number];
-
-/**
- * What a paper trains with besides its reward. Keys are snake_case because these are config keys:
- * a preset YAML holds exactly these keys next to its `rewards:` list, and the trainer config merges them.
- */
-export const TrainerHintsSchema = z
-  .object({
-    advantage: z.enum(ADVANTAGE_NAMES).describe('advantage estimator (rewards/advantages.ts)'),
-    epsilon_low: z.number().min(0).describe('PPO clip range below 1 (ratio >= 1 - epsilon_low)'),
-    epsilon_high: z.number().min(0).describe('PPO clip range above 1 (ratio <= 1 + epsilon_high); DAPO clip-higher uses 0.28'),
-    clip_ratio_c: z
-      .number()
-      .gt(1)
-      .nullable()
-      .describe('dual-clip bound c for negative advantages (verl clip_ratio_c); null disables dual clip'),
-    dynamic_sampling: z
-      .enum(['off', 'correct', 'reward'])
-      .describe(
-        'DAPO dynamic sampling: drop groups whose metric has zero variance and resample. correct = raw (unpenalised) correctness, reward = the shaped reward',
-      ),
-    objective: z.string().min(1).describe('policy objective registered with registerObjective (ppo_clip, drpo, ...)'),
-    objective_params: z.record(z.string(), z.unknown()).describe('parameters handed to the objective as ctx.params'),
-    loss_agg: z.enum(LOSS_AGGS).describe('how per-token losses are aggregated (verl agg_loss modes)'),
-    kl_coef: z.number().min(0).describe('coefficient of the KL-to-reference loss term (0 = no reference model)'),
-    kl_type: z.enum(['k1', 'k2', 'k3']).describe('KL estimator of the KL-to-reference loss term'),
-    reward_combine: z.enum(COMBINE_MODES).describe('how several rewards are combined (see rewards/pipeline.ts)'),
-    ppo_mini_batch_size: z
-      .number()
-      .int()
-      .positive()
-      .nullable()
-      .describe("prompts per optimizer step; a preset gives the paper's ratio scaled to the demo's 8 prompts per step (DLER 512/64 -> 1)"),
-  })
-  .strict();
-
-export type TrainerHints = z.infer<typeof TrainerHintsSchema>;
-
+// The algorithm's vocabulary lives in the leaf src/algorithm.ts (the trainer and the objectives read it too);
+// re-exported here because a shaper file states its preset with these names.
+export { ADVANTAGE_NAMES, COMBINE_MODES, LOSS_AGGS, TrainerHintsSchema, type CombineMode, type TrainerHints } from '../src/algorithm.js';
 /** A strict zod object whose parsed output is P (every field has a default, so `{}` parses). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema's input type is whatever the user writes; only its output P is fixed
 export type ParamsSchema<P> = z.ZodType<P, any> & { shape: Record<string, z.ZodType> };

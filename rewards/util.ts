@@ -1,4 +1,4 @@
-import type { TrainerHints } from './types.js';
+import type { TrainerHints } from '../src/algorithm.js';
 import type { ShaperSample } from '../src/types.js';
 
 /** Indices of the samples of each group, groups in order of first appearance. Map keys keep 1 and "1" apart. */

@@ -1,6 +1,7 @@
 import type { AnswerFormat } from '../src/types.js';
 import { isNumberWord, parseNumberWords } from './numberWords.js';
 import { lastExpression, trimEnd, valuesIn } from './lastExpression.js';
+import type { AnswerSource, Extraction } from './extraction.js';
 
 /**
  * Finding the final answer in a response (a chain of thought full of other numbers).
@@ -31,13 +32,7 @@ export interface ExtractOptions {
   afterThink?: boolean;
 }
 
-export type AnswerSource = 'hash' | 'boxed' | 'final_answer' | 'answer_phrase' | 'last_expression' | 'last_number';
-
-export interface Extraction {
-  /** The answer text (for gsm8k markers other than \boxed, the number found, plain). */
-  answer: string;
-  source: AnswerSource;
-}
+export type { AnswerSource, Extraction } from './extraction.js';
 
 /** Most characters of prose after an "answer is" marker that are searched for the answer. */
 const PHRASE_WINDOW = 200;

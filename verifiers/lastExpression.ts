@@ -15,7 +15,7 @@
  * answer (`$21,16$ or $11$` → `21,16, 11`), up to five of them. Linear time: one left-to-right
  * scan for the environments and two regexes without nested quantifiers over the masked prose.
  */
-import type { Extraction } from './extract.js';
+import type { Extraction } from './extraction.js';
 
 interface Candidate {
   start: number;

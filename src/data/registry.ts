@@ -47,7 +47,7 @@ function withSplit(name: string, allowed: readonly string[], fallback: string | 
 }
 
 registerDataset('synthetic', (opts) => generateProblems(opts as SyntheticOptions), 'built-in modular arithmetic chains, levels 1-3 (splits train/test/eval)');
-registerDataset('synthetic_tradeoff', (opts) => generateTradeoffProblems(opts as TradeoffOptions), 'synthetic chains of 4-6 steps where writing fewer steps costs accuracy, levels 1-3 (splits train/test/eval)');
+registerDataset('synthetic_tradeoff', (opts) => generateTradeoffProblems(opts as TradeoffOptions), '4-6 independent facts, answer one bit (value > 1) per fact; each fact left unwritten costs part of the accuracy, levels 1-3 (splits train/test/eval)');
 // GSM8K has two real splits, so the caller must say which: a silent default could train on the test set.
 registerDataset('gsm8k', withSplit('gsm8k', ['train', 'test'], undefined, (s, o) => loadGsm8k(s as 'train' | 'test', o)), 'GSM8K grade-school math, 7473 train / 1319 test');
 registerDataset('math500', withSplit('math500', ['test'], 'test', (_s, o) => loadMath500(o)), 'MATH-500 test subset, 500 problems, levels 1-5');

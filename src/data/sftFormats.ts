@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
 import { z } from 'zod';
+import { LineRejection, readJsonl, reject } from '../util/jsonl.js';
 
 /**
  * SFT data of your own, in the formats TRL's SFTTrainer reads (one JSON object a line):
@@ -37,44 +37,35 @@ function plainPrompt(msgs: ChatMessage[]): string {
   return msgs.map((m) => m.content).join('\n');
 }
 
-/** One line's object as an example; `where` (file:line) prefixes every error. */
-export function parseSftRecord(value: unknown, where: string): SftExample {
+/** One line's object as an example, or why it is not one. */
+function checkSftRecord(value: unknown): SftExample | LineRejection {
   const r = lineSchema.safeParse(value);
   if (!r.success) {
     const keys = value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value).join(', ') || 'none' : typeof value;
-    throw new Error(
-      `${where}: not an SFT record (expected {"prompt", "completion"} strings, conversational {"prompt": [messages], "completion": [one assistant message]}, or {"messages": [...]} ending with an assistant turn; fields: ${keys})`,
+    return reject(
+      `not an SFT record (expected {"prompt", "completion"} strings, conversational {"prompt": [messages], "completion": [one assistant message]}, or {"messages": [...]} ending with an assistant turn; fields: ${keys})`,
     );
   }
   const d = r.data as Record<string, unknown>;
   if (typeof d.prompt === 'string') return { prompt: d.prompt, completion: d.completion as string };
   const msgs = (d.messages ?? [...(d.prompt as ChatMessage[]), ...(d.completion as ChatMessage[])]) as ChatMessage[];
   const last = msgs[msgs.length - 1]!;
-  if (last.role !== 'assistant') throw new Error(`${where}: the last message must be the assistant's (the completion), got role '${last.role}'`);
-  if (!last.content) throw new Error(`${where}: the assistant's completion is empty`);
+  if (last.role !== 'assistant') return reject(`the last message must be the assistant's (the completion), got role '${last.role}'`);
+  if (!last.content) return reject("the assistant's completion is empty");
   const turns = msgs.map((m) => ({ role: m.role, content: m.content }));
   return { prompt: plainPrompt(turns.slice(0, -1)), completion: last.content, messages: turns };
 }
 
-/** Every example of an SFT JSONL file; a bad line fails with `file:line: ...` (1-based). */
+/** One line's object as an example; `where` (file:line) prefixes every error. */
+export function parseSftRecord(value: unknown, where: string): SftExample {
+  const r = checkSftRecord(value);
+  if (r instanceof LineRejection) throw new Error(`${where}: ${r.message}`);
+  return r;
+}
+
+/** Every example of an SFT JSONL file; bad lines fail with `file:line: ...` (1-based), all of them. */
 export function readSftFile(file: string): SftExample[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e });
-  }
-  const out: SftExample[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`, { cause: e });
-    }
-    out.push(parseSftRecord(value, `${file}:${i + 1}`));
-  });
+  const out = readJsonl(file, checkSftRecord);
   if (out.length === 0) throw new Error(`${file}: no SFT records`);
   return out;
 }

@@ -1,5 +1,5 @@
 import type { BackendChoice } from '../backend/index.js';
-import { heldOutProblems } from '../trainer/evalPolicy.js';
+import { heldOutProblems } from '../data/heldOut.js';
 import type { Problem } from '../types.js';
 import type { EvalResult, OverlongPolicy, UnknownCharsPolicy } from './evaluate.js';
 import { runEvaluation } from './run.js';

@@ -3,7 +3,7 @@ import { headDim, type ModelConfig } from './config.js';
 import { ConstCache } from './ops/consts.js';
 import { ropeInvFreq, ropeRow } from './ops/rope.js';
 import { blockMaskValues } from './ops/attention.js';
-import { getParam, type Params } from './params.js';
+import { getParam, type Params } from './paramSpec.js';
 
 /** What a forward pass needs besides the tokens: weights, config and cached constants. */
 export class ModelCore {

@@ -4,8 +4,12 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { workerEntry } from '../util/paths.js';
 import type { BackendChoice } from '../backend/index.js';
-import type { SeqBatch } from './objective.js';
-import type { MicroPlan, ObjectiveRef, Policy } from './policy.js';
+import type { ModelConfig } from './config.js';
+import type { ModelCore } from './core.js';
+import type { BatchTotals, SeqBatch } from './objective.js';
+import type { ParamSpec, Params } from './paramSpec.js';
+import type { MicroPlan, ObjectiveRef } from './policyTypes.js';
+import type { ForwardImpl } from './scoring.js';
 
 /**
  * Data parallelism over worker threads. tfjs disables wasm threads in Node, so one process computes
@@ -17,6 +21,26 @@ import type { MicroPlan, ObjectiveRef, Policy } from './policy.js';
  * Objectives are looked up by name inside the workers (closures cannot cross threads), so every
  * module that registers an objective the run uses must be listed in `objectiveModules`.
  */
+/**
+ * What the pool reads of a policy: its config and weights (copied to the workers) and the training part's
+ * micro-batch gradients (the main thread's share). Policy (policy.ts) has these; the pool does not import it.
+ */
+export interface PooledPolicy {
+  readonly config: ModelConfig;
+  readonly specs: ParamSpec[];
+  readonly params: Params;
+  readonly core: ModelCore;
+  readonly impl: ForwardImpl;
+  readonly weightsVersion: number;
+  accumulateMicro(
+    batch: SeqBatch,
+    objective: ObjectiveRef,
+    micro: number[][],
+    seeds: (number | undefined)[],
+    totals: BatchTotals,
+  ): { grads: Map<string, tf.Tensor>; loss: number; stats: Record<string, number> };
+}
+
 export interface WorkerPoolOptions {
   /** Worker threads besides the main thread (1 for a 2-core machine). */
   workers: number;
@@ -93,7 +117,7 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  static async start(policy: Policy, opts: WorkerPoolOptions): Promise<WorkerPool> {
+  static async start(policy: PooledPolicy, opts: WorkerPoolOptions): Promise<WorkerPool> {
     let total = 0;
     const layout = policy.specs.map((s) => {
       const n = s.shape.reduce((a, b) => a * b, 1);
@@ -161,12 +185,12 @@ export class WorkerPool {
     return pool;
   }
 
-  private writeWeights(policy: Policy): void {
+  private writeWeights(policy: PooledPolicy): void {
     for (const e of this.layout) this.weights.set(policy.params.get(e.name)!.dataSync() as Float32Array, e.offset);
   }
 
   /** Send the current weights to every worker whose copy is older than the policy's. */
-  private sync(policy: Policy): void {
+  private sync(policy: PooledPolicy): void {
     const stale = this.slots.filter((s) => s.version !== policy.weightsVersion);
     if (stale.length === 0) return;
     this.writeWeights(policy);
@@ -181,7 +205,7 @@ export class WorkerPool {
    * by padded token count), compute, and sum. Deterministic for a given plan and pool size.
    */
   async accumulate(
-    policy: Policy,
+    policy: PooledPolicy,
     batch: SeqBatch,
     objective: ObjectiveRef,
     plan: MicroPlan,
@@ -256,7 +280,7 @@ export class WorkerPool {
   }
 
   /** Ask worker w to run `type` with `payload` (after syncing weights); resolves with its value. */
-  private call<T>(policy: Policy, w: number, type: string, payload: Record<string, unknown>): Promise<T> {
+  private call<T>(policy: PooledPolicy, w: number, type: string, payload: Record<string, unknown>): Promise<T> {
     if (this.closed) throw new Error('worker pool is closed');
     this.sync(policy);
     const slot = this.slots[w]!;
@@ -283,7 +307,7 @@ export class WorkerPool {
    * parallel; results are concatenated in shard order.
    */
   async map<T>(
-    policy: Policy,
+    policy: PooledPolicy,
     n: number,
     type: string,
     payload: (lo: number, hi: number, shard: number) => Record<string, unknown>,

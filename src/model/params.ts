@@ -2,22 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
 import type { ModelConfig } from './config.js';
 import { archOf } from './arch/index.js';
+import type { ParamSpec, Params } from './paramSpec.js';
 
-/**
- * One parameter of a model: its name (nanoGPT's for laconic's own block, Hugging Face's for the HF
- * decoders), shape (linear weights [in, out], x · W, unlike PyTorch's [out, in]) and init.
- */
-export interface ParamSpec {
-  name: string;
-  shape: number[];
-  init: 'normal' | 'ones' | 'zeros';
-  /** Std of the normal init. */
-  std: number;
-  /** Decoupled weight decay applies (matrices yes; norms, biases no). */
-  decay: boolean;
-  /** Receives gradients (default true). LoRA freezes the base weights and trains only the adapters. */
-  trainable?: boolean;
-}
+// Defined in the leaf paramSpec.ts (the core and the architectures import them from there); re-exported for callers.
+export type { ParamSpec, Params } from './paramSpec.js';
 
 /** The parameters of a model config, from its architecture (arch/index.ts). */
 export function paramSpecs(c: ModelConfig): ParamSpec[] {
@@ -37,9 +25,6 @@ export function initParamValues(specs: ParamSpec[], rng: Rng): Map<string, Float
   return out;
 }
 
-/** The model's weights as tf.Variables, in spec order. */
-export type Params = Map<string, tf.Variable>;
-
 export function makeVariables(specs: ParamSpec[], values: Map<string, Float32Array>): Params {
   const p: Params = new Map();
   for (const s of specs) {
@@ -52,12 +37,6 @@ export function makeVariables(specs: ParamSpec[], values: Map<string, Float32Arr
   return p;
 }
 let nextVarId = 0;
-
-export function getParam(p: Params, name: string): tf.Variable {
-  const v = p.get(name);
-  if (!v) throw new Error(`model has no parameter "${name}"`);
-  return v;
-}
 
 export function countParams(specs: ParamSpec[]): number {
   return specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);

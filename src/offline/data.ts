@@ -2,12 +2,17 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic.js';
+import { isJsonObject, parseJsonl, reject, stripBom, type LineRejection } from '../util/jsonl.js';
+import { parseListJsonl, type ListRow } from './lists.js';
 
 /**
  * Offline training data, one JSON object per line:
  *   paired (DPO family):  {"prompt": "...", "chosen": "...", "rejected": "..."}
  *   unpaired (KTO):       {"prompt": "...", "completion": "...", "label": true|false}
- * Both may carry an optional "id" (string) and "meta" (object, kept and ignored by training). Every
+ *   lists (list losses):  {"prompt": "...", "responses": [...], "scores": [...], "correct": [...], "lengths": [...]}
+ *                         (responses best first; the layout of `laconic pairs --strategy lists`, src/offline/lists.ts)
+ * Both may carry an optional "id" (string) and "meta" (object, ignored by training except
+ * `chosen_final`/`rejected_final`: false marks a partial completion, a step, trained without eos). Every
  * other key is an error, so that a typo ("choosen") fails at load time with its file:line instead of
  * silently training on something else. The completion is the text that follows the prompt verbatim.
  */
@@ -42,10 +47,8 @@ export type UnpairedExample = z.output<typeof unpairedExampleSchema>;
 
 export type OfflineData =
   | { kind: 'paired'; source: string; sha256: string; pairs: PreferencePair[] }
-  | { kind: 'unpaired'; source: string; sha256: string; examples: UnpairedExample[] };
-
-/** Stop collecting after this many bad lines: enough to see a pattern, not a wall of text. */
-const MAX_REPORTED = 20;
+  | { kind: 'unpaired'; source: string; sha256: string; examples: UnpairedExample[] }
+  | { kind: 'lists'; source: string; sha256: string; lists: ListRow[] };
 
 function describeIssues(err: z.ZodError): string {
   return err.issues
@@ -57,72 +60,58 @@ function describeIssues(err: z.ZodError): string {
     .join('; ');
 }
 
-function parseLines<T>(textContent: string, source: string, pick: (obj: Record<string, unknown>, where: string) => T): T[] {
-  const out: T[] = [];
-  const errors: string[] = [];
-  const lines = textContent.split(/\r?\n/);
-  for (let i = 0; i < lines.length && errors.length < MAX_REPORTED; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    const where = `${source}:${i + 1}`;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      errors.push(`${where}: not valid JSON (${(e as Error).message})`);
-      continue;
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-      errors.push(`${where}: expected a JSON object, got ${Array.isArray(obj) ? 'an array' : typeof obj}`);
-      continue;
-    }
-    try {
-      out.push(pick(obj as Record<string, unknown>, where));
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
-  }
-  if (errors.length) {
-    const more = errors.length >= MAX_REPORTED ? `\n  (stopped after ${MAX_REPORTED} errors)` : '';
-    throw new Error(`invalid offline data:\n  ${errors.join('\n  ')}${more}`);
-  }
+/** Records of offline JSONL (one object a line, each checked by `pick`); every bad line is reported. */
+function parseLines<T>(textContent: string, source: string, pick: (obj: Record<string, unknown>) => T | LineRejection): T[] {
+  const out = parseJsonl(textContent, source, (obj) =>
+    isJsonObject(obj) ? pick(obj) : reject(`expected a JSON object, got ${Array.isArray(obj) ? 'an array' : obj === null ? 'null' : typeof obj}`),
+  );
   if (out.length === 0) throw new Error(`${source}: no records (expected one JSON object per line)`);
   return out;
 }
 
-function validate<S extends z.ZodType>(schema: S, obj: unknown, where: string): z.output<S> {
+function validate<S extends z.ZodType>(schema: S, obj: unknown): z.output<S> | LineRejection {
   const r = schema.safeParse(obj);
-  if (!r.success) throw new Error(`${where}: ${describeIssues(r.error)}`);
-  return r.data;
+  return r.success ? r.data : reject(describeIssues(r.error));
 }
 
 /** Parse paired preference JSONL text; `source` names the file in error messages. */
 export function parsePreferenceJsonl(content: string, source = '<input>'): PreferencePair[] {
-  return parseLines(content, source, (obj, where) => validate(preferencePairSchema, obj, where));
+  return parseLines(content, source, (obj) => validate(preferencePairSchema, obj));
 }
 
 /** Parse unpaired {prompt, completion, label} JSONL text. */
 export function parseUnpairedJsonl(content: string, source = '<input>'): UnpairedExample[] {
-  return parseLines(content, source, (obj, where) => validate(unpairedExampleSchema, obj, where));
+  return parseLines(content, source, (obj) => validate(unpairedExampleSchema, obj));
+}
+
+/** Whether the first record of a JSONL text has "responses" (the lists layout). */
+function firstRecordIsList(content: string): boolean {
+  const first = /^[ \t]*\S.*$/m.exec(stripBom(content))?.[0];
+  try {
+    const obj: unknown = JSON.parse(first ?? '');
+    return isJsonObject(obj) && 'responses' in obj;
+  } catch {
+    return false; // parseLines reports it with its line number
+  }
 }
 
 /**
- * Parse either layout: the first record decides ("chosen"/"rejected" → paired, "completion"/"label"
- * → unpaired) and every later line must follow the same layout.
+ * Parse any layout: the first record decides ("chosen"/"rejected" → paired, "completion"/"label"
+ * → unpaired, "responses" → lists) and every later line must follow the same layout.
  */
 export function parseOfflineJsonl(content: string, source = '<input>'): OfflineData {
   const sha256 = createHash('sha256').update(content, 'utf8').digest('hex');
+  if (firstRecordIsList(content)) return { kind: 'lists', source, sha256, lists: parseListJsonl(content, source) };
   let kind: 'paired' | 'unpaired' | undefined;
-  const records = parseLines(content, source, (obj, where) => {
+  const records = parseLines<PreferencePair | UnpairedExample>(content, source, (obj) => {
+    if ('responses' in obj) return reject(`a lists record in a ${kind ?? 'paired'} file (layouts cannot be mixed)`);
     const looksPaired = 'chosen' in obj || 'rejected' in obj;
     const looksUnpaired = 'completion' in obj || 'label' in obj;
     const mine = looksPaired && !looksUnpaired ? 'paired' : looksUnpaired && !looksPaired ? 'unpaired' : undefined;
-    if (!mine) {
-      throw new Error(`${where}: cannot tell the layout: give "chosen" and "rejected" (paired) or "completion" and "label" (unpaired)`);
-    }
+    if (!mine) return reject('cannot tell the layout: give "chosen" and "rejected" (paired) or "completion" and "label" (unpaired)');
     kind ??= mine;
-    if (mine !== kind) throw new Error(`${where}: a ${mine} record in a ${kind} file (layouts cannot be mixed)`);
-    return mine === 'paired' ? validate(preferencePairSchema, obj, where) : validate(unpairedExampleSchema, obj, where);
+    if (mine !== kind) return reject(`a ${mine} record in a ${kind} file (layouts cannot be mixed)`);
+    return mine === 'paired' ? validate(preferencePairSchema, obj) : validate(unpairedExampleSchema, obj);
   });
   return kind === 'unpaired'
     ? { kind, source, sha256, examples: records as UnpairedExample[] }

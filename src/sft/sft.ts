@@ -4,6 +4,7 @@ import { ModelSourceSchema } from '../model/source.js';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
+import { backendFields } from '../config/backend.js';
 import { makeDrillPairs, makeSftPairs, makeTradeoffSftPairs, readSftFile } from '../data/index.js';
 import type { SeqBatch } from '../model/objective.js';
 import { OptimSchema } from '../trainer/optimSchema.js';
@@ -23,8 +24,7 @@ import { resumeHint, stopRequested } from '../util/signals.js';
 export const SftConfigSchema = z
   .object({
     seed: z.number().int().default(0).describe('Seed for init, data order and the synthetic data.'),
-    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto'),
-    native: z.enum(['auto', 'on', 'off']).nullable().default(null).describe('Matrix products on the OpenBLAS addon when the backend is wasm: auto (if built), on (error if not), off; null = LACONIC_NATIVE, else auto. The CLI --native wins.'),
+    ...backendFields,
     workers: z.number().int().nonnegative().nullable().default(null).describe('Data-parallel worker threads besides the main one (null = cores - 1 on wasm/cpu, 0 on GPU backends).'),
     model: ModelSourceSchema.prefault({}).describe('Start from a laconic checkpoint, a Hugging Face folder (hf, optionally lora), or a fresh model (init).'),
     data: z
@@ -40,7 +40,7 @@ export const SftConfigSchema = z
           .default(0)
           .describe('Fact-drill examples added to the synthetic problems (src/data/synthetic/drill.ts); 0 = none.'),
         drill_facts: z.number().int().positive().default(24).describe('Table facts per drill example.'),
-        variant: z.enum(['styles', 'tradeoff']).default('styles').describe("Built-in synthetic data: 'styles' (the shipped task's verbose/medium/concise mix) or 'tradeoff' (synthetic_tradeoff: the first k of n steps, src/data/synthetic/tradeoffSft.ts)."),
+        variant: z.enum(['styles', 'tradeoff']).default('styles').describe("Built-in synthetic data: 'styles' (the shipped task's verbose/medium/concise mix) or 'tradeoff' (synthetic_tradeoff: the first k of n facts, src/data/synthetic/tradeoffSft.ts)."),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { isJsonObject, parseJsonl } from '../util/jsonl.js';
 import { RUN_MARKER } from '../util/runFolder.js';
 
 /**
@@ -58,22 +59,9 @@ export function readJsonFile<T>(file: string): T | null {
   }
 }
 
-/** Parse metrics.jsonl, skipping blank lines and a torn last line (a run killed mid-write). */
+/** Parse metrics.jsonl, skipping blank lines, non-object rows and a torn last line (a run killed mid-write). */
 export function parseMetricsJsonl(text: string, source = 'metrics.jsonl'): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  const lines = text.split('\n');
-  lines.forEach((line, i) => {
-    const t = line.trim();
-    if (!t) return;
-    try {
-      const v: unknown = JSON.parse(t);
-      if (v && typeof v === 'object' && !Array.isArray(v)) out.push(v as Record<string, unknown>);
-    } catch (e) {
-      const isLast = lines.slice(i + 1).every((l) => !l.trim());
-      if (!isLast) throw new Error(`${source}:${i + 1}: not valid JSON (${(e as Error).message})`, { cause: e });
-    }
-  });
-  return out;
+  return parseJsonl(text, source, (v) => v, { tolerateTruncatedLastLine: true }).filter(isJsonObject);
 }
 
 export function readMetrics(dir: string): Record<string, unknown>[] {

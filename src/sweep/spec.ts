@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { deepMerge, readConfigFile } from '../config/load.js';
 import { TrainConfigSchema, type TrainConfig } from '../trainer/config.js';
 import { getDotted, setDotted, splitKey } from './dotted.js';
-import { shaperRegistry } from './registry.js';
+import { shaperRegistry, type SchemeRegistry } from './registry.js';
 import { packageRoot } from '../util/paths.js';
 import { knownKeysAt, nearestKey } from '../util/schemaDoc.js';
 
@@ -74,18 +74,7 @@ export const SweepSpecSchema = z
   })
   .strict();
 export type SweepSpec = z.output<typeof SweepSpecSchema>;
-
-/** What a sweep needs to know about shapers and presets to resolve and validate schemes. */
-export interface SchemeRegistry {
-  /** Shaper names. */
-  names(): string[];
-  /** The shaper's parameter schema (strict), or undefined for an unknown name. */
-  paramsSchema(name: string): z.ZodType | undefined;
-  /** Names of the paper presets. */
-  presets?(): string[];
-  /** A preset's raw config mapping (rewards + trainer keys), or undefined when there is none. */
-  presetConfig?(name: string): Record<string, unknown> | undefined;
-}
+export type { SchemeRegistry };
 
 export interface SweepRunSpec {
   name: string;

@@ -1,24 +1,19 @@
 import { z } from 'zod';
 import { ModelSourceSchema } from '../model/source.js';
 import { applySets, parseWith, readConfigFile } from '../config/load.js';
-import { checkTrainConfig, withPreset } from './presetConfig.js';
+import { withPreset } from '../../rewards/presets.js';
+import { RewardSpecSchema } from '../../rewards/pipeline.js';
+import { backendFields } from '../config/backend.js';
 import { OptimSchema, VerifierSchema } from './optimSchema.js';
 import { constraintsSchema } from './constraints.js';
-import { ADVANTAGE_NAMES, COMBINE_MODES, LOSS_AGGS } from '../../rewards/types.js';
+import { maxminSchema } from './maxmin.js';
+import { KL_TYPES, trainerHintFields as hint } from '../algorithm.js';
 import { rolloutEngineFields, rolloutIsFields } from '../rollout/config.js';
 
 /**
  * The GRPO training config: one flat-ish document in the spirit of TRL's GRPOConfig, every field with
  * a documented default. Keys are snake_case so YAML presets read like the papers' configs.
  */
-
-const RewardSpec = z
-  .object({
-    name: z.string().describe('Shaper name (see `laconic schemes`).'),
-    weight: z.number().default(1).describe('Weight of this reward in the combination.'),
-    params: z.record(z.string(), z.unknown()).default({}).describe("The shaper's parameters (validated by its own schema)."),
-  })
-  .strict();
 
 export const TrainConfigSchema = z
   .object({
@@ -29,8 +24,7 @@ export const TrainConfigSchema = z
       .default(null)
       .describe('Paper preset applied beneath this file (configs/presets/NAME.yaml; the file wins). null = none.'),
     seed: z.number().int().default(0).describe('Seed for init, data order, sampling.'),
-    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']).default('auto').describe('tfjs backend.'),
-    native: z.enum(['auto', 'on', 'off']).nullable().default(null).describe('Matrix products on the OpenBLAS addon when the backend is wasm: auto (if built), on (error if not), off; null = LACONIC_NATIVE, else auto. The CLI --native wins.'),
+    ...backendFields,
     workers: z.number().int().nonnegative().nullable().default(null).describe('Data-parallel worker threads besides the main one (null = cores - 1 on wasm/cpu, 0 on GPU backends).'),
     model: ModelSourceSchema.prefault({}).describe('The policy: a laconic checkpoint, a Hugging Face folder (hf, optionally lora), or init.'),
     data: z
@@ -53,50 +47,39 @@ export const TrainConfigSchema = z
       })
       .strict()
       .prefault({}),
-    rewards: z.array(RewardSpec).min(1).default([{ name: 'correctness', weight: 1, params: {} }]).describe('Reward shapers and weights.'),
-    reward_combine: z.enum(COMBINE_MODES).default('sum_then_normalize').describe('How weighted rewards combine (normalize_then_sum = GDPO).'),
-    // The algorithm knobs are flat, with the same names as the shapers' trainer hints (rewards/types.ts
-    // TrainerHintsSchema), so a paper preset YAML merges straight into a training config.
-    advantage: z.enum(ADVANTAGE_NAMES).default('grpo').describe('Advantage estimator (rewards/advantages.ts).'),
-    objective: z.string().default('ppo_clip').describe('Policy objective: ppo_clip | gspo | gspo_token | cispo | gmpo | sapo | drpo (`laconic schemes` lists them).'),
-    objective_params: z
-      .record(z.string(), z.unknown())
-      .default({})
-      .describe("The objective's own parameters (drpo lambda, tau; sapo tau_pos, tau_neg), validated by its schema; top-level fields cannot be repeated here."),
-    loss_agg: z.enum(LOSS_AGGS).default('token_mean').describe('Loss aggregation (verl agg_loss modes).'),
-    epsilon_low: z.number().nonnegative().default(0.2).describe('Lower PPO clip range.'),
-    epsilon_high: z.number().nonnegative().default(0.28).describe('Upper PPO clip range (clip-higher, DAPO).'),
-    clip_ratio_c: z.number().gt(1).nullable().default(null).describe('Dual-clip bound for negative advantages (null = off; ppo_clip only).'),
+    rewards: z.array(RewardSpecSchema).min(1).default([{ name: 'correctness', weight: 1, params: {} }]).describe('Reward shapers and weights.'),
+    // The algorithm knobs are flat and declared once in src/algorithm.ts (`hint.*`): a paper preset YAML sets
+    // them by these names (the trainer hints) and merges straight into a training config.
+    reward_combine: hint.reward_combine,
+    advantage: hint.advantage,
+    objective: hint.objective,
+    objective_params: hint.objective_params,
+    loss_agg: hint.loss_agg,
+    epsilon_low: hint.epsilon_low,
+    epsilon_high: hint.epsilon_high,
+    clip_ratio_c: hint.clip_ratio_c,
     delta: z.number().gt(1).nullable().default(null).describe("TRL's two-sided clip: the unclipped ratio is capped at delta (null = off; ppo_clip only; > 1 + epsilon_high)."),
     top_entropy_quantile: z.number().gt(0).max(1).default(1).describe('Train only on the tokens in the top rho of entropy (TRL); 1 = every token.'),
     kl_in_reward: z
       .object({
         coef: z.number().min(0).default(0).describe('Initial coefficient beta of the KL penalty subtracted from each reward (verl use_kl_in_reward); 0 = off.'),
-        type: z.enum(['k1', 'k2', 'k3']).default('k1').describe("KL estimator between the sampling policy and the reference (verl kl_penalty; k1 = 'kl')."),
+        type: z.enum(KL_TYPES).default('k1').describe("KL estimator between the sampling policy and the reference (verl kl_penalty; k1 = 'kl')."),
         controller: z.enum(['fixed', 'adaptive']).default('fixed').describe('fixed keeps beta; adaptive (Ziegler et al.) steers the KL toward target_kl.'),
         target_kl: z.number().positive().default(0.1).describe('Adaptive controller: the per-sequence KL to aim for.'),
         horizon: z.number().positive().default(10000).describe('Adaptive controller: samples over which beta may change by up to 20%.'),
       })
       .strict()
       .prefault({}),
-    kl_coef: z.number().nonnegative().default(0.05).describe('KL coefficient to the frozen reference (0 skips the reference pass).'),
-    kl_type: z.enum(['k1', 'k2', 'k3']).default('k3').describe('KL estimator.'),
-    ppo_mini_batch_size: z
-      .number()
-      .int()
-      .positive()
-      .nullable()
-      .default(null)
-      .describe('Prompts (groups) per optimizer step; must divide rollout.prompts_per_step. null = all of them (one step per batch).'),
+    kl_coef: hint.kl_coef,
+    kl_type: hint.kl_type,
+    ppo_mini_batch_size: hint.ppo_mini_batch_size,
     num_iterations: z.number().int().positive().default(1).describe('Passes over each sampled batch (verl ppo_epochs, TRL num_iterations), reshuffled each pass.'),
     ...rolloutIsFields, // [rollout engine] rollout_is, rollout_is_cap (src/rollout/config.ts)
     mask_truncated_completions: z.boolean().default(false).describe('Exclude truncated completions from the loss, the whitening and the seq_mean counts (TRL).'),
     entropy_coef: z.number().default(0).describe('Entropy bonus coefficient.'),
     constraints: constraintsSchema,
-    dynamic_sampling: z
-      .enum(['off', 'correct', 'reward'])
-      .default('off')
-      .describe('DAPO dynamic sampling: drop groups with zero variance in raw correctness (correct) or shaped reward (reward), sample more.'),
+    maxmin: maxminSchema,
+    dynamic_sampling: hint.dynamic_sampling,
     dynamic_sampling_max_batches: z.number().int().nonnegative().default(3).describe('Extra generation rounds per step for dynamic sampling.'),
     dynamic_sampling_exhausted: z
       .enum(['error', 'train_partial', 'skip_step'])
@@ -129,8 +112,12 @@ export const TrainConfigSchema = z
         dataset: z.string().default('synthetic').describe('Held-out set for the final evaluation (synthetic uses its eval split).'),
         count: z.number().int().nonnegative().default(200).describe('Held-out problems for the final evaluation (0 = skip).'),
         max_new_tokens: z.number().int().positive().nullable().default(null).describe('Eval budget (null = rollout.max_new_tokens).'),
+        samples: z.number().int().positive().default(1).describe('Completions per problem; accuracy is their mean (pass@1 as the papers report it).'),
+        temperature: z.number().nonnegative().default(0).describe('Eval sampling temperature; 0 = greedy (needs samples 1). The papers sample at 0.6.'),
+        top_p: z.number().gt(0).max(1).default(1).describe('Eval nucleus sampling (1 = off). The papers use 0.95.'),
       })
       .strict()
+      .refine((e) => e.temperature > 0 || e.samples === 1, { message: 'eval.samples > 1 needs eval.temperature > 0 (greedy decoding would repeat one completion)', path: ['samples'] })
       .prefault({}),
   })
   .strict();
@@ -145,6 +132,19 @@ export function resolveTrainConfig(raw: Record<string, unknown>, sets: readonly 
   const cfg = parseWith(TrainConfigSchema, withPreset(applySets(raw, sets), source), source);
   checkTrainConfig(cfg, source);
   return cfg;
+}
+
+/** Cross-field checks that need no registry or model; each error names the field. */
+function checkTrainConfig(cfg: TrainConfig, source: string): void {
+  const bad = (field: string, msg: string) => {
+    throw new Error(`config ${source} is invalid:\n  ${field}: ${msg}`);
+  };
+  const P = cfg.rollout.prompts_per_step;
+  const mb = cfg.ppo_mini_batch_size;
+  if (mb !== null && P % mb !== 0) bad('ppo_mini_batch_size', `${mb} does not divide rollout.prompts_per_step (${P})`);
+  const keep = cfg.group_filter.keep;
+  if (keep !== null && keep > cfg.rollout.group_size) bad('group_filter.keep', `${keep} exceeds rollout.group_size (${cfg.rollout.group_size}); sample more than you keep`);
+  if (cfg.delta !== null && cfg.delta <= 1 + cfg.epsilon_high) bad('delta', `${cfg.delta} must exceed 1 + epsilon_high (${1 + cfg.epsilon_high}), or it clips inside the trust region`);
 }
 
 export function loadTrainConfig(file: string, sets: readonly string[] = []): TrainConfig {

@@ -1,4 +1,3 @@
-import { loadDataset } from '../data/index.js';
 import { encodePrompt, stopTokens } from '../model/prompt.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import type { Policy } from '../model/policy.js';
@@ -6,13 +5,13 @@ import type { Problem } from '../types.js';
 import { VerifierPool } from '../../verifiers/pool.js';
 
 /**
- * Greedy pass@1 evaluation of a policy on held-out problems, with prompts encoded exactly as the
+ * Pass@1 evaluation of a policy on held-out problems (greedy unless a temperature is given), with prompts encoded exactly as the
  * trainer and SFT encode them (BOS first).
  */
 export async function evalPolicy(
   policy: Policy,
   problems: Problem[],
-  opts: { budget: number; pool?: VerifierPool; samples?: number; seed?: number; dataset?: string; onProgress?: (d: number, t: number) => void },
+  opts: { budget: number; pool?: VerifierPool; samples?: number; temperature?: number; topP?: number; seed?: number; dataset?: string; onProgress?: (d: number, t: number) => void },
 ): Promise<EvalResult> {
   const tok = policy.tokenizer;
   if (!tok) throw new Error('evalPolicy: the policy has no tokenizer');
@@ -25,6 +24,9 @@ export async function evalPolicy(
       {
         budget: opts.budget,
         samples: opts.samples ?? 1,
+        // No temperature keeps evaluate's default (greedy for one sample, T = 1 for several); a
+        // temperature samples at it, as the papers evaluate (T 0.6, top-p 0.95).
+        ...(opts.temperature ? { greedy: false, temperature: opts.temperature, topP: opts.topP ?? 1 } : {}),
         pool,
         stopTokens: stopTokens(tok),
         seed: opts.seed ?? 0,
@@ -38,9 +40,5 @@ export async function evalPolicy(
   }
 }
 
-/** The held-out synthetic problems the demo and the trainer's final evaluation use. */
-export function heldOutProblems(dataset: string, count: number, seed: number): Problem[] {
-  if (dataset === 'synthetic') return loadDataset('synthetic', { seed, count, split: 'eval' } as never);
-  const all = loadDataset(dataset, { split: 'test' } as never);
-  return all.slice(0, count);
-}
+// The held-out problems are the data layer's (src/data/heldOut.ts); re-exported for the demo.
+export { heldOutProblems } from '../data/heldOut.js';

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isJsonObject, readJsonl, reject } from '../util/jsonl.js';
 import { TensorBoardWriter } from '../util/tensorboard.js';
 
 /**
@@ -42,29 +43,20 @@ export class MetricsLog {
   /** Drop rows past `step` (a resumed run rewrites the steps after its checkpoint). */
   truncateAfter(step: number): void {
     if (!fs.existsSync(this.file)) return;
-    const kept = fs
-      .readFileSync(this.file, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .filter((l) => {
-        try {
-          return (JSON.parse(l) as { step?: number }).step! <= step;
-        } catch {
-          return false;
-        }
-      });
-    fs.writeFileSync(this.file, kept.map((l) => l + '\n').join(''));
-    this.rebuildTensorBoard(kept.map((l) => JSON.parse(l) as Record<string, unknown>));
+    const kept = readMetricRows(this.file).filter((r) => typeof r.step === 'number' && r.step <= step);
+    fs.writeFileSync(this.file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+    this.rebuildTensorBoard(kept);
   }
+}
+
+/** Rows of a metrics.jsonl; a torn last line (a run killed mid-write) is skipped, a bad line before it fails. */
+function readMetricRows(file: string): Array<Record<string, unknown>> {
+  return readJsonl(file, (v) => (isJsonObject(v) ? v : reject('expected a JSON object (one metrics row)')), { tolerateTruncatedLastLine: true });
 }
 
 export function readMetrics(file: string): Array<Record<string, number>> {
   if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, number>);
+  return readMetricRows(file) as Array<Record<string, number>>;
 }
 
 export function quantile(sorted: number[], q: number): number {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseRolloutsJsonl } from '../../rewards/jsonl.js';
+import { parseRolloutsJsonl } from '../../src/cli/rolloutsFile.js';
 import { verifyJsonl } from '../../verifiers/jsonl.js';
 import { readJsonl } from '../../src/data/index.js';
 import { evalProblems } from '../../src/eval/problems.js';
@@ -30,7 +30,7 @@ describe('JSONL readers', () => {
       msg = (e as Error).message;
     }
     expect(msg).toMatch(/^r\.jsonl: 3 bad lines:/);
-    expect(msg).toContain('r.jsonl:2: not valid JSON');
+    expect(msg).toContain('r.jsonl:2: invalid JSON');
     expect(msg).toContain('r.jsonl:4: field "correct"');
     expect(msg).toContain('r.jsonl:5: expected a JSON object');
   });

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register as registerRewards } from '../../src/cli/commands/rewards.js';
 import { register as registerSchemes } from '../../src/cli/commands/schemes.js';
+import { listShapers } from '../../rewards/index.js';
 
 let dir: string;
 beforeAll(() => {
@@ -83,7 +84,7 @@ describe('laconic rewards', () => {
 describe('laconic schemes', () => {
   it('lists every shaper with params, defaults and descriptions', async () => {
     const out = await run(['schemes']);
-    for (const name of ['correctness', 'format', 'dapo_overlong', 'cosine', 'kimi_length', 'dler', 'hapo', 'drpo', 'grpo_lambda', 'curriculum', 'slpo', 'l1', 'shorter_better', 'efficiency_sigmoid', 'grpo_lead', 'laser', 'laser_d', 'alp', 'thinkprune']) {
+    for (const name of listShapers()) {
       expect(out).toMatch(new RegExp(`^${name}  \\(`, 'm'));
     }
     expect(out).toContain('  w: number = 1');

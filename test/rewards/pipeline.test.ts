@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { combine, initStates, pipelineBudget, presetHints, resolveSpecs, restoreStates } from '../../rewards/pipeline.js';
+import { listShapers } from '../../rewards/index.js';
 import { S, ctx, deepFreeze } from './helpers.js';
 
 // Group A: a short correct and a long wrong answer; group B: two equal correct answers.
@@ -55,7 +56,7 @@ describe('combine: normalize_then_sum (GDPO)', () => {
 describe('validation', () => {
   it('unknown shaper lists the known ones', () => {
     expect(() => resolveSpecs([{ name: 'correctness' }, { name: 'lenpen' }])).toThrow(
-      /rewards\[1\]\.name: unknown shaper "lenpen"; known shapers: alp, correctness, cosine, curriculum, dapo_overlong, dler, drpo, efficiency_sigmoid, format, grpo_lambda, grpo_lead, hapo, kimi_length, l1, laser, laser_d, shorter_better, slpo, thinkprune/,
+      `rewards[1].name: unknown shaper "lenpen"; known shapers: ${listShapers().join(', ')}`,
     );
   });
   it('bad params name the spec, field and shaper', () => {

@@ -109,6 +109,6 @@ describe('results helpers', () => {
 
   it('reads metrics.jsonl, tolerating only a torn last line', () => {
     expect(parseMetricsJsonl('{"step":1}\n{"step":2}\n{"st')).toEqual([{ step: 1 }, { step: 2 }]);
-    expect(() => parseMetricsJsonl('{"step":1}\n{bad\n{"step":3}\n', 'm.jsonl')).toThrow(/m\.jsonl:2: not valid JSON/);
+    expect(() => parseMetricsJsonl('{"step":1}\n{bad\n{"step":3}\n', 'm.jsonl')).toThrow(/m\.jsonl:2: invalid JSON/);
   });
 });

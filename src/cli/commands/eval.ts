@@ -10,6 +10,7 @@ import { comparisonMarkdown, suiteCsv, suiteJson, suiteMarkdown } from '../../ev
 import type { SuiteResult } from '../../eval/run.js';
 import type { FieldMapping } from '../../eval/problems.js';
 import { attachAgainst } from '../../offline/against.js';
+import { BACKEND_CHOICES } from '../../config/backend.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -213,7 +214,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'prompts sampled together', int('--batch-size', 1), 64)
     .option('--threads <n>', 'verifier threads (default: cores)', int('--threads', 0))
     .addOption(new Option('--verifier-mode <mode>', "answer extraction: strict, or math_verify (Math-Verify's last-expression fallback)").choices(['strict', 'math_verify']).default('strict'))
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu | webgpu', oneOf('--backend', ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'] as const), 'auto')
+    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu | webgpu', oneOf('--backend', BACKEND_CHOICES), 'auto')
     .option(
       '--unknown-chars <mode>',
       'prompt characters the tokenizer lacks: fold (lowercase / strip accents, else drop), drop, or error',

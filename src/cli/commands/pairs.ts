@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { parseCount } from '../../util/jsonl.js';
 import { acquireLock } from '../../util/runFolder.js';
 import { generatePairs } from '../../offline/selfpairs.js';
-import { pairStrategyNames, type PairStrategyName } from '../../offline/pairs.js';
+import { allStrategyNames, type PairStrategyName } from '../../offline/pairs.js';
+import { parseBuilderParams } from '../../offline/builders.js';
 
 // Negative and non-numeric counts are refused (src/util/jsonl.ts parseCount).
 const int = (name: string, min = 1) => (v: string) => parseCount(name, v, min);
@@ -15,17 +16,17 @@ const int = (name: string, min = 1) => (v: string) => parseCount(name, v, min);
 export function register(program: Command): void {
   program
     .command('pairs')
-    .description("Preference pairs from a policy's own answers: sample G per problem, verify (cut-off answers count wrong), pair by strategy; oracle-based builders (best_worst, rso, uncertainty_filtered) and win rates go through --oracle.")
+    .description("Preference pairs from a policy's own answers: sample G per problem, verify (cut-off answers count wrong), pair by strategy; oracle-based builders (best_worst, rso, uncertainty_filtered) and win rates go through --oracle; mcts_steps (step-level pairs from a tree search), self_refine (the policy refines its own answers) and lists (k ranked answers per problem for listwise losses) sample for themselves.")
     .requiredOption('--checkpoint <dir>', 'policy checkpoint')
     .requiredOption('--dataset <name>', 'problems: synthetic | gsm8k | math_train | svamp | math500')
-    .requiredOption('--out <file>', 'output JSONL of {prompt, chosen, rejected, id, meta}')
+    .requiredOption('--out <file>', 'output JSONL of {prompt, chosen, rejected, id, meta} ({prompt, responses, scores, correct, lengths} with --strategy lists)')
     .option('--samples <G>', 'answers per problem', int('--samples'), 8)
     .option('--count <N>', 'problems', int('--count'), 64)
     .option('--split <name>', 'dataset split', 'train')
     .option('--seed <S>', 'seed of the problem draw and the sampling', int('--seed', 0), 0)
     .option('--budget <N>', 'max new tokens per answer', int('--budget'), 128)
-    .option('--strategy <name>', `pairing strategy: ${pairStrategyNames.join(' | ')}`, 'shortest_correct_vs_wrong')
-    .option('--strategy-param <key=value>', 'parameter of an oracle-based strategy (repeatable), e.g. --strategy-param beta=0.5', collect, [])
+    .option('--strategy <name>', `pairing strategy: ${allStrategyNames.join(' | ')}`, 'shortest_correct_vs_wrong')
+    .option('--strategy-param <key=value>', 'parameter of a builder (repeatable; see laconic losses), e.g. --strategy-param beta=0.5, --strategy-param k=4', collect, [])
     .option('--oracle <name|path>', 'preference oracle: verifier_length | verifier | a module path', 'verifier_length')
     .option('--oracle-param <key=value>', 'oracle parameter (repeatable), e.g. --oracle-param temperature=20', collect, [])
     .option('--score-truncated', 'let an answer cut off at the budget count as correct (default: scored wrong, verdict "truncated")')
@@ -39,7 +40,11 @@ export function register(program: Command): void {
       if (o.samples === 1) process.stderr.write('laconic pairs: warning: --samples 1 gives one answer per problem, so no problem can have both a chosen and a rejected answer: no pairs\n');
       const options = applySets({}, o.option, '--option');
       const levels = o.levels === undefined ? undefined : intList('--levels', o.levels);
-      if (!(pairStrategyNames as string[]).includes(o.strategy)) throw new Error(`--strategy: unknown "${o.strategy}"; known: ${pairStrategyNames.join(', ')}`);
+      if (!(allStrategyNames as string[]).includes(o.strategy)) throw new Error(`--strategy: unknown "${o.strategy}"; known: ${allStrategyNames.join(', ')}`);
+      const strategyParams = applySets({}, o.strategyParam, '--strategy-param');
+      // Bad builder parameters fail before the checkpoint is loaded.
+      const built = parseBuilderParams(o.strategy, strategyParams);
+      if (o.strategy === 'lists' && (built.k as number) > o.samples) throw new Error(`--strategy-param k=${String(built.k)}: a list needs at least k answers per problem; raise --samples (now ${o.samples})`);
       // One writer per output file (the lock sits next to it as OUT.lock while pairs are made).
       fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
       const release = await acquireLock(path.resolve(o.out), `${path.resolve(o.out)}.lock`, 'pairs');
@@ -56,7 +61,7 @@ export function register(program: Command): void {
         options,
         budget: o.budget,
         strategy: o.strategy as PairStrategyName,
-        strategyParams: applySets({}, o.strategyParam, '--strategy-param'),
+        strategyParams,
         oracle: { name: o.oracle, params: applySets({}, o.oracleParam, '--oracle-param') },
         scoreTruncated: o.scoreTruncated ?? false,
         temperature: o.temperature,
@@ -67,7 +72,7 @@ export function register(program: Command): void {
       bar?.done();
       const s = r.stats;
       process.stderr.write(
-        `laconic pairs: ${s.pairs} pairs from ${s.problems} problems → ${r.out}\n` +
+        `laconic pairs: ${s.pairs} ${r.rows ? 'lists' : 'pairs'} from ${s.problems} problems → ${r.out}\n` +
           `  sample accuracy ${s.accuracy.toFixed(3)}, mean length ${s.length_mean.toFixed(1)}; no correct answer: ${s.no_correct}, all correct: ${s.all_correct}\n` +
           `  chosen length ${s.chosen_length_mean.toFixed(1)} vs rejected ${s.rejected_length_mean.toFixed(1)}\n`,
       );

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { scoreJsonl } from '../../../rewards/jsonl.js';
+import { scoreJsonl } from '../rolloutsFile.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import type { AnswerFormat } from '../../types.js';
+import { parseJsonl, readTextFile } from '../../util/jsonl.js';
 import { applyTemplate, TEMPLATES } from '../templates.js';
 import { subset, type DatasetProblem } from './common.js';
 
@@ -46,12 +46,7 @@ export function isDatasetPath(name: string): boolean {
 }
 
 function records(file: string): { rec: unknown; where: string }[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e });
-  }
+  const text = readTextFile(file);
   if (/\.json$/i.test(file)) {
     let value: unknown;
     try {
@@ -62,16 +57,7 @@ function records(file: string): { rec: unknown; where: string }[] {
     if (!Array.isArray(value)) throw new Error(`${file}: expected a JSON array of records (or use a .jsonl file, one record a line)`);
     return value.map((rec: unknown, i) => ({ rec, where: `${file}[${i}]` }));
   }
-  const out: { rec: unknown; where: string }[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      out.push({ rec: JSON.parse(line), where: `${file}:${i + 1}` });
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`, { cause: e });
-    }
-  });
-  return out;
+  return parseJsonl(text, file, (rec, line) => ({ rec, where: `${file}:${line}` }));
 }
 
 function textField(rec: Record<string, unknown>, field: string, where: string, what: string): string {

@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { readJsonl, reject } from '../../util/jsonl.js';
 import { Rng } from '../../util/rng.js';
 import { generateProblems, parseSyntheticOptions } from './generate.js';
 import { STYLES, type SolutionStyle } from './styles.js';
@@ -125,23 +125,10 @@ const pairSchema = z
   })
   .strict();
 
-/** Reads what writeSftJsonl wrote; a bad line is reported with its file and line number. */
+/** Reads what writeSftJsonl wrote; every bad line is reported with its file and line number. */
 export function readSftJsonl(file: string): SftPair[] {
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  const out: SftPair[] = [];
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`, { cause: e });
-    }
+  return readJsonl(file, (value) => {
     const r = pairSchema.safeParse(value);
-    if (!r.success) {
-      throw new Error(`${file}:${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || '(line)'}: ${x.message}`).join('; ')}`);
-    }
-    out.push(r.data);
+    return r.success ? r.data : reject(r.error.issues.map((x) => `${x.path.join('.') || '(line)'}: ${x.message}`).join('; '));
   });
-  return out;
 }

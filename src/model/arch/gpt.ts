@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../config.js';
 import type { ModelCore } from '../core.js';
-import type { ParamSpec } from '../params.js';
+import type { ParamSpec } from '../paramSpec.js';
 import { forwardBlocked, tokenLogprobs } from '../forward.js';
 import { forwardReference } from '../reference.js';
 import { compactCache, decodeStep, disposeCache, prefill } from '../decode.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { compactCache, disposeCache, leftPadded, type KvCache } from '../decode.js';
 import { headDim, kvHeads, mlpWidth, type ModelConfig } from '../config.js';
 import type { ModelCore } from '../core.js';
-import type { ParamSpec } from '../params.js';
+import type { ParamSpec } from '../paramSpec.js';
 import { blockedCausalAttention } from '../ops/attention.js';
 import { blockT, rope, t2d } from '../ops/kernels.js';
 import { matMulT } from '../ops/linear.js';

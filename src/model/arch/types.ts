@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config.js';
 import type { ModelCore } from '../core.js';
-import type { ParamSpec } from '../params.js';
+import type { ParamSpec } from '../paramSpec.js';
 import type { TokenGrid } from '../forward.js';
 
 /** Which forward implementation runs: 'blocked' (fast on wasm/cpu) or 'reference' (plain batched tfjs). */

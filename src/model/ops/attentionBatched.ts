@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from './consts.js';
-import { rows, softmaxGrad } from './kernels.js';
+import { nativeOpsOn, rows, softmaxGrad } from './kernels.js';
+import { softmaxMaskedNative } from './nativeOps.js';
 
 /**
  * blockedCausalAttention (attention.ts) as a handful of batched products, for when matrix products
@@ -37,8 +38,11 @@ export function batchedCausalAttention(
     const masks = Array.from({ length: nb }, (_, j) => blockMask(j, n));
     // one mask for all blocks when they share it (no padding), else [nb·n, n] repeated over the heads
     const mask = masks.every((mk) => mk === masks[0]) ? masks[0]! : (tf.concat(masks, 0) as tf.Tensor2D);
-    const s = tf.add(tf.reshape(tf.matMul(q, k, false, true), [B * n / mask.shape[0], mask.shape[0], n]), mask);
-    const p = tf.reshape(tf.softmax(tf.reshape(s, [B * n, n])), [B, n, n]) as tf.Tensor3D;
+    const scores = tf.matMul(q, k, false, true);
+    // the mask add and softmax as one native pass when the addon is loaded
+    const p = nativeOpsOn()
+      ? (softmaxMaskedNative(scores, mask) as tf.Tensor3D)
+      : (tf.reshape(tf.softmax(tf.reshape(tf.add(tf.reshape(scores, [B * n / mask.shape[0], mask.shape[0], n]), mask), [B * n, n])), [B, n, n]) as tf.Tensor3D);
     save([q, k, v, p]);
     return {
       value: tf.reshape(tf.matMul(p, v), [HN, hd]) as tf.Tensor2D,

@@ -1,10 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config.js';
 import { customOp, oneHotF32, sc } from './consts.js';
+import { nativeOpsOn } from './kernels.js';
 import { matMulT } from './linear.js';
+import { geluNative, normNative } from './nativeOps.js';
 
 /** Pre-norm over the last axis: RMSNorm (x / rms(x) · g) or LayerNorm ((x - μ) / σ · g + b). */
 export function norm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor | null, c: ModelConfig): tf.Tensor2D {
+  // one native kernel each way (ops/nativeOps.ts) when the addon is loaded; these ops otherwise
+  if (nativeOpsOn()) return normNative(x, g, b, c.normEps, c.norm === 'layernorm');
   if (c.norm === 'rmsnorm') {
     const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), sc(c.normEps)));
     return tf.mul(tf.mul(x, r), g) as tf.Tensor2D;
@@ -19,13 +23,18 @@ export function norm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor | null, c: Model
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;
 
+/** GPT-2's tanh GELU: one native kernel each way when the addon is loaded, else geluComposite. */
+export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  return nativeOpsOn() ? geluNative(x) : geluComposite(x);
+}
+
 /**
  * GPT-2's tanh GELU, 0.5·x·(1 + tanh(u)) with u = c·(x + a·x³), computed as the identical
  * x·σ(2u): tfjs-wasm's Sigmoid is vectorised (XNNPACK) while its Tanh is a scalar libm loop ~10×
  * slower. The derivative is hand-written: with s = σ(2u),
  *   d/dx = s + x·s·(1 − s)·2c·(1 + 3a·x²).
  */
-export const gelu = customOp<[tf.Tensor2D], tf.Tensor2D>((x, save) => {
+export const geluComposite = customOp<[tf.Tensor2D], tf.Tensor2D>((x, save) => {
   const x2 = tf.square(x);
   const s = tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, sc(2 * GELU_C * GELU_A)), sc(2 * GELU_C))));
   save([x, x2, s]);

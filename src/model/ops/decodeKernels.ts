@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { defineKernel, hasKernel } from './kernels.js';
+import { defineKernel, hasKernel, nativeOpsOn } from './kernels.js';
+import { normNativeValue } from './nativeOps.js';
 
 /**
  * JS kernels for incremental decoding on wasm/cpu. A decode step works on a handful of rows, where
@@ -156,6 +157,7 @@ export function decodeKernelsAvailable(): boolean {
 }
 
 export function normK(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor | null, eps: number, layer: boolean): tf.Tensor2D {
+  if (nativeOpsOn()) return normNativeValue(x, g, b, eps, layer);
   const inputs: tf.NamedTensorMap = b ? { x, g, b } : { x, g };
   return tf.engine().runKernel('LaconicNorm', inputs, { eps, layer: layer ? 1 : 0 }) as tf.Tensor2D;
 }

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeOps } from '../../backend/native.js';
 import { customOp } from './consts.js';
+import { blockTNative, ropeNative, softmaxGradNative } from './nativeOps.js';
 
 /**
  * Small custom kernels for the wasm and cpu backends that tfjs lacks or implements expensively:
@@ -186,6 +188,21 @@ export function setCustomKernels(on: boolean): void {
   enabled = on;
 }
 
+/**
+ * Whether the fused native kernels (ops/nativeOps.ts) run: the OpenBLAS addon is active on wasm and
+ * has them, and laconic's custom kernels are not switched off.
+ */
+export function nativeOpsOn(): boolean {
+  return enabled && fused && nativeOps() !== null;
+}
+
+let fused = true;
+
+/** Turn only the fused native kernels off (bench/model.ts --fused off measures what they give). */
+export function setNativeOps(on: boolean): void {
+  fused = on;
+}
+
 /** Whether kernel `name` will run on the active backend (wasm or cpu, and not switched off). */
 export function hasKernel(name: string): boolean {
   register();
@@ -196,6 +213,7 @@ export function hasKernel(name: string): boolean {
 
 function blockTRaw(x: tf.Tensor2D, b: number): tf.Tensor2D {
   const [R, Cb] = x.shape;
+  if (nativeOpsOn()) return blockTNative(x, b);
   if (hasKernel('LaconicBlockT')) return tf.engine().runKernel('LaconicBlockT', { x }, { b }) as tf.Tensor2D;
   const C = Cb / b;
   return tf.reshape(tf.transpose(tf.reshape(x, [R, C, b]), [1, 0, 2]), [C, R * b]);
@@ -247,6 +265,7 @@ export function rope(x: tf.Tensor2D, cos: tf.Tensor2D, sin: tf.Tensor2D, ropeRow
 }
 
 function ropeRaw(x: tf.Tensor2D, cos: tf.Tensor2D, sin: tf.Tensor2D, ropeRows: number, sign: number): tf.Tensor2D {
+  if (nativeOpsOn()) return ropeNative(x, cos, sin, ropeRows, sign);
   if (hasKernel('LaconicRope')) return tf.engine().runKernel('LaconicRope', { x, cos, sin }, { ropeRows, sign }) as tf.Tensor2D;
   const half = x.shape[1] / 2;
   const [x1, x2] = tf.split(x, [half, half], 1) as [tf.Tensor2D, tf.Tensor2D];
@@ -257,6 +276,7 @@ function ropeRaw(x: tf.Tensor2D, cos: tf.Tensor2D, sin: tf.Tensor2D, ropeRows: n
 
 /** Softmax backward along the last axis of 2-D p: p ⊙ (dp − rowsum(dp ⊙ p)). */
 export function softmaxGrad(p: tf.Tensor2D, dp: tf.Tensor2D): tf.Tensor2D {
+  if (nativeOpsOn()) return softmaxGradNative(p, dp);
   if (hasKernel('LaconicSoftmaxGrad')) return tf.engine().runKernel('LaconicSoftmaxGrad', { p, dp }, {}) as tf.Tensor2D;
   return tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true)));
 }
@@ -329,7 +349,13 @@ function registerAdam(): void {
       const { p, g, m, v } = inputs as unknown as Record<string, TensorInfoLike>;
       const outs = [be.makeOutput(p!.shape, 'float32'), be.makeOutput(p!.shape, 'float32'), be.makeOutput(p!.shape, 'float32')];
       const h = (t: TensorInfoLike) => be.typedArrayFromHeap(t);
-      adamFill(h(p!), h(g!), h(m!), h(v!), attrs as unknown as AdamAttrs, h(outs[0]!), h(outs[1]!), h(outs[2]!));
+      const a = attrs as unknown as AdamAttrs;
+      // the same double-precision arithmetic in C (native/laconic_ops.c) when the addon is loaded
+      const ops = nativeOpsOn() ? nativeOps() : null;
+      if (ops) {
+        const hyper = [a.lr, a.beta1, a.beta2, a.eps, a.bc1, a.bc2, a.gradScale, a.wdDecoupled, a.wdL2];
+        ops.adam(h(p!), h(g!), h(m!), h(v!), h(outs[0]!), h(outs[1]!), h(outs[2]!), h(p!).length, ...hyper);
+      } else adamFill(h(p!), h(g!), h(m!), h(v!), a, h(outs[0]!), h(outs[1]!), h(outs[2]!));
       return outs as unknown as tf.TensorInfo[];
     },
   });

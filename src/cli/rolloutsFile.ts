@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { applySets } from '../src/config/load.js';
-import type { ShaperSample } from '../src/types.js';
-import { LineErrors, stripBom } from '../src/util/jsonl.js';
-import { computeAdvantages, listAdvantages } from './advantages.js';
-import { getShaper } from './index.js';
-import { combine, resolveSpecs } from './pipeline.js';
+import { applySets } from '../config/load.js';
+import type { ShaperSample } from '../types.js';
+import { isJsonObject, parseJsonl, reject, type LineRejection } from '../util/jsonl.js';
+import { computeAdvantages, listAdvantages } from '../../rewards/advantages.js';
+import { getShaper } from '../../rewards/index.js';
+import { combine, resolveSpecs } from '../../rewards/pipeline.js';
 
 /**
  * Offline scoring of rollouts, one JSON object per line:
@@ -31,38 +31,24 @@ export interface RolloutRecord {
   sample: ShaperSample;
 }
 
-/** Parse JSONL rollouts; a bad line throws `file:line: field "x": ...`. Blank lines are skipped. */
+/** Parse JSONL rollouts; a bad line throws `file:line: field "x": ...` (every bad line). Blank lines are skipped. */
 export function parseRolloutsJsonl(text: string, file = '(input)'): RolloutRecord[] {
-  const out: RolloutRecord[] = [];
-  const errors = new LineErrors(file); // every bad line, not only the first; a BOM is fine
-  stripBom(text).split(/\r?\n/).forEach((lineText, i) => {
-    const line = i + 1;
-    if (lineText.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(lineText);
-    } catch (e) {
-      return errors.add(line, `not valid JSON (${(e as Error).message})`);
-    }
-    if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-      return errors.add(line, 'expected a JSON object');
-    }
+  return parseJsonl(text, file, (json, line): RolloutRecord | LineRejection => {
+    if (!isJsonObject(json)) return reject('expected a JSON object');
     const r = RolloutLineSchema.safeParse(json);
     if (!r.success) {
       const iss = r.error.issues[0]!;
       const field = iss.path.map(String).join('.');
-      const what = (json as Record<string, unknown>)[String(iss.path[0])] === undefined ? 'missing' : iss.message.replace(/^Invalid (input|option): /, '');
-      return errors.add(line, `field "${field}": ${what}`);
+      const what = json[String(iss.path[0])] === undefined ? 'missing' : iss.message.replace(/^Invalid (input|option): /, '');
+      return reject(`field "${field}": ${what}`);
     }
     const d = r.data;
     const sample: ShaperSample = { group: d.group, correct: d.correct, length: d.length, finishReason: d.finish_reason };
     if (d.budget !== undefined) sample.budget = d.budget;
     if (d.problem_id !== undefined) sample.problemId = d.problem_id;
     if (d.format_ok !== undefined) sample.formatOk = d.format_ok;
-    out.push({ line, raw: json as Record<string, unknown>, sample });
+    return { line, raw: json, sample };
   });
-  errors.throwIfAny();
-  return out;
 }
 
 export interface ScoreOptions {

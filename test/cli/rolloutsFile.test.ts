@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRolloutsJsonl, scoreJsonl, scoreRollouts } from '../../rewards/jsonl.js';
+import { parseRolloutsJsonl, scoreJsonl, scoreRollouts } from '../../src/cli/rolloutsFile.js';
 
 const text = [
   '{"group":"a","correct":true,"length":4,"finish_reason":"stop","id":1}',
@@ -21,7 +21,7 @@ describe('parseRolloutsJsonl', () => {
     );
     expect(() => parseRolloutsJsonl('{"group":1,"length":3,"finish_reason":"stop"}', 'r.jsonl')).toThrow('r.jsonl:1: field "correct": missing');
     expect(() => parseRolloutsJsonl('{"group":1,"correct":true,"length":3,"finish_reason":"eos"}', 'r.jsonl')).toThrow(/r\.jsonl:1: field "finish_reason": expected one of "stop"\|"length"/);
-    expect(() => parseRolloutsJsonl('{"group":1,', 'r.jsonl')).toThrow(/r\.jsonl:1: not valid JSON/);
+    expect(() => parseRolloutsJsonl('{"group":1,', 'r.jsonl')).toThrow(/r\.jsonl:1: invalid JSON/);
     expect(() => parseRolloutsJsonl('[1]', 'r.jsonl')).toThrow('r.jsonl:1: expected a JSON object');
   });
 });
