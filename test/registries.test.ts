@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/util/paths.js';
 import { listShapers } from '../rewards/index.js';
 import { listPresets } from '../rewards/presets.js';
+import { formatLossesMarkdown } from '../src/offline/catalog.js';
 
 /**
  * The docs' tables checked against the registries, so a new shaper or preset that is not in them (or a table row
@@ -65,5 +66,14 @@ describe('the docs name what the registries hold', () => {
       expect(shapers.has(name), name).toBe(true);
       expect(presets.has(name), name).toBe(true);
     }
+  });
+
+  it("README's preference tables are the registries' own (regenerate with `laconic losses --markdown`)", () => {
+    const readme = read('README.md');
+    const block = /<!-- losses:begin -->\n([\s\S]*?)\n<!-- losses:end -->/.exec(readme);
+    expect(block, 'README has no losses:begin/end block').not.toBeNull();
+    expect(block![1]).toBe(formatLossesMarkdown());
+    // and the block names every pair builder and iterative algorithm, so a rename cannot pass by an empty table
+    for (const n of ['sppo', 'nash_mp', 'hypo', 'mcts_steps', 'self_refine', 'lists', 'tpo', 'sparse_po']) expect(block![1]).toContain(`\`${n}\``);
   });
 });

@@ -98,3 +98,37 @@ export function formatLosses(c: LossCatalog = describeLosses()): string {
   ];
   return lines.join('\n');
 }
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function markdownTable(title: string, entries: readonly CatalogEntry[]): string[] {
+  const withRef = entries.some((e) => e.reference !== undefined);
+  const head = withRef ? '| name | reference | what it does | source |\n|---|---|---|---|' : '| name | what it does | source |\n|---|---|---|';
+  const rows = entries.map((e) =>
+    withRef
+      ? `| \`${e.name}\` | ${e.reference ? 'yes' : 'no'} | ${cell(e.description)} | ${cell(e.source)} |`
+      : `| \`${e.name}\` | ${cell(e.description)} | ${cell(e.source)} |`,
+  );
+  return [`**${title}**`, '', head, ...rows, ''];
+}
+
+/**
+ * The README's tables of the preference family (`laconic losses --markdown`), generated from the same
+ * registries as the text listing; test/registries.test.ts fails when the README's copy differs.
+ */
+export function formatLossesMarkdown(c: LossCatalog = describeLosses()): string {
+  return [
+    ...markdownTable('Pairwise losses', c.preference),
+    `Also on unpaired {prompt, completion, label} data: ${c.unpaired.map((n) => `\`${n}\``).join(', ')}.`,
+    '',
+    ...markdownTable('List losses (a lists file of k ranked answers per prompt)', c.list),
+    ...markdownTable('Modifiers of any loss', c.modifiers),
+    ...markdownTable('Iterative algorithms (`iterative: {rounds, samples_per_prompt, algorithm, params}`)', c.iterative),
+    ...markdownTable('Pair and list builders (`laconic pairs --strategy`)', c.pair_builders),
+    '**Preference oracles** (`oracle: {name, params}`, or a module path)',
+    '',
+    '| name | what it does |',
+    '|---|---|',
+    ...c.oracles.map((o) => `| \`${o.name}\` | ${cell(o.description)} |`),
+  ].join('\n');
+}

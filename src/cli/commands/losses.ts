@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeLosses, formatLosses } from '../../offline/catalog.js';
+import { describeLosses, formatLosses, formatLossesMarkdown } from '../../offline/catalog.js';
 
 /** `laconic losses`: every preference loss and iterative algorithm with its parameters and source. */
 export function register(program: Command): void {
@@ -7,8 +7,9 @@ export function register(program: Command): void {
     .command('losses')
     .description('List the preference losses, list losses, iterative algorithms, pair builders and oracles with their parameters, defaults and sources')
     .option('--json', 'print JSON instead of text')
-    .action((opts: { json?: boolean }) => {
+    .option('--markdown', "print the README's tables (names, sources) instead of text")
+    .action((opts: { json?: boolean; markdown?: boolean }) => {
       const c = describeLosses();
-      process.stdout.write(opts.json ? JSON.stringify(c, null, 2) + '\n' : formatLosses(c));
+      process.stdout.write(opts.json ? JSON.stringify(c, null, 2) + '\n' : opts.markdown ? formatLossesMarkdown(c) + '\n' : formatLosses(c));
     });
 }
