@@ -1,57 +1,56 @@
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/data/registry.js';
 import { inSyntheticAlphabet } from '../../src/data/synthetic/alphabet.js';
-import type { SyntheticChain } from '../../src/data/synthetic/chain.js';
 import { CONTEXT_CHARS } from '../../src/data/synthetic/spec.js';
 import {
   generateTradeoffProblems,
   makeTradeoffProblem,
   renderTradeoffSolution,
+  type TradeoffItem,
 } from '../../src/data/synthetic/tradeoff.js';
 import { accuracyBySkipped, writtenSteps } from '../../src/data/synthetic/tradeoffCurve.js';
 import { makeTradeoffSftPairs, writtenDistribution } from '../../src/data/synthetic/tradeoffSft.js';
 
-// m=7, x=7-5=2, z=2+4=6, u=6-7=-1=9 (mod 10), q=9*7=63=3 (mod 10): worked by hand.
-const HAND: SyntheticChain = {
-  names: ['m', 'x', 'z', 'u', 'q'],
-  start: 7,
-  steps: [
-    { op: '-', operand: 5 },
-    { op: '+', operand: 4 },
-    { op: '-', operand: 7 },
-    { op: '*', operand: 7 },
+// Worked by hand: a=3+4=7 (> 1), b=5*7=35=5 (> 1), c=2-9=-7=3 (mod 10, > 1), d=8+2=10=0 (not > 1).
+const HAND: TradeoffItem = {
+  names: ['a', 'b', 'c', 'd'],
+  facts: [
+    { left: 3, op: '+', operand: 4 },
+    { left: 5, op: '*', operand: 7 },
+    { left: 2, op: '-', operand: 9 },
+    { left: 8, op: '+', operand: 2 },
   ],
 };
 
-/** Evaluates a prompt's chain with plain JS arithmetic, independently of the generator's tables. */
-function answerFromPrompt(prompt: string): number {
+/** The bit string of a prompt (value > 1 per fact), from plain JS arithmetic, independently of the generator's tables. */
+function answerFromPrompt(prompt: string): string {
   const [defs, question] = prompt.split('\n');
-  const env = new Map<string, number>();
-  for (const d of defs!.split(' ')) {
-    const m = /^([a-z])=(?:(\d)|([a-z])([+\-*])(\d))$/.exec(d)!;
-    if (m[2] !== undefined) env.set(m[1]!, Number(m[2]));
-    else {
-      const a = env.get(m[3]!)!;
-      const b = Number(m[5]);
-      const raw = m[4] === '+' ? a + b : m[4] === '-' ? a - b : a * b;
-      env.set(m[1]!, ((raw % 10) + 10) % 10);
-    }
-  }
-  return env.get(/what is ([a-z]) mod 10\?/.exec(question!)![1]!)!;
+  expect(question).toBe('which are >1?');
+  return defs!
+    .split(' ')
+    .map((d) => {
+      const m = /^([a-z])=(\d)([+\-*])(\d)$/.exec(d)!;
+      const a = Number(m[2]);
+      const b = Number(m[4]);
+      const raw = m[3] === '+' ? a + b : m[3] === '-' ? a - b : a * b;
+      return (((raw % 10) + 10) % 10) > 1 ? '1' : '0';
+    })
+    .join('');
 }
 
-const skeleton = (p: { chain: SyntheticChain }) => `${p.chain.start}|${p.chain.steps.map((s) => s.op + s.operand).join(',')}`;
+const skeleton = (p: { item: TradeoffItem }) => p.item.facts.map((f) => `${f.left}${f.op}${f.operand}`).join(',');
 
 describe('synthetic_tradeoff: problems', () => {
-  it('renders a hand-checked chain with every number of written steps', () => {
+  it('renders a hand-checked problem with every number of written facts', () => {
     const p = makeTradeoffProblem(HAND);
-    expect(p.prompt).toBe('m=7 x=m-5 z=x+4 u=z-7 q=u*7\nwhat is q mod 10?\n');
-    expect(p.answer).toBe(3);
+    expect(p.prompt).toBe('a=3+4 b=5*7 c=2-9 d=8+2\nwhich are >1?\n');
+    expect(p.answer).toBe('1110');
     expect(p.difficulty).toBe(1);
-    expect(p.gold).toBe('x=7-5=2\nz=2+4=6\nu=6-7=9\nq=9*7=3\n#### 3');
-    expect(renderTradeoffSolution(HAND, 2)).toBe('x=7-5=2\nz=2+4=6\n#### 3');
-    expect(renderTradeoffSolution(HAND, 0)).toBe('#### 3');
+    expect(p.gold).toBe('a=3+4=7\nb=5*7=5\nc=2-9=3\nd=8+2=0\n#### 1110');
+    expect(renderTradeoffSolution(HAND, 2)).toBe('a=3+4=7\nb=5*7=5\n#### 1110');
+    expect(renderTradeoffSolution(HAND, 0)).toBe('#### 1110');
     expect(() => renderTradeoffSolution(HAND, 5)).toThrow(/written must be an integer in 0\.\.4/);
+    expect(() => makeTradeoffProblem({ ...HAND, names: ['a'] })).toThrow(/1 names for 4 facts/);
     expect(p.id).toMatch(/^syt-[0-9a-f]{12}$/);
   });
 
@@ -63,8 +62,13 @@ describe('synthetic_tradeoff: problems', () => {
       expect(inSyntheticAlphabet(p.prompt + p.gold)).toBe(true);
       expect(p.prompt.length + p.gold.length + 2).toBeLessThanOrEqual(CONTEXT_CHARS);
     }
-    // Levels interleave 1, 2, 3 with 4, 5, 6 steps.
-    expect(ps.slice(0, 6).map((p) => p.chain.steps.length)).toEqual([4, 5, 6, 4, 5, 6]);
+    // Levels interleave 1, 2, 3 with 4, 5, 6 facts.
+    expect(ps.slice(0, 6).map((p) => p.item.facts.length)).toEqual([4, 5, 6, 4, 5, 6]);
+    // Each value 0..9 comes from 21 of a fact's 210 (left, op, operand) choices (+ and -: 9 each of 90;
+    // *: 3 of 30, the multipliers being units mod 10), so a bit is 1 with probability 8/10; over 1,500
+    // bits the share of ones has sd 0.010.
+    const bits = ps.map((p) => p.answer).join('');
+    expect(Math.abs([...bits].filter((b) => b === '1').length / bits.length - 0.8)).toBeLessThan(0.04);
   });
 
   it('splits are disjoint by arithmetic (so renamed copies too), whatever the seeds', () => {
@@ -79,7 +83,7 @@ describe('synthetic_tradeoff: problems', () => {
     // The split is a function of the arithmetic alone: a renamed copy keeps its problem's split (and
     // gets its own id), so no held-out problem can come back into training under other names.
     for (const p of [...train.slice(0, 100), ...test.slice(0, 100)]) {
-      const renamed = makeTradeoffProblem({ ...p.chain, names: [...p.chain.names].reverse() });
+      const renamed = makeTradeoffProblem({ ...p.item, names: [...p.item.names].reverse() });
       expect(renamed.split).toBe(p.split);
       expect(renamed.id).not.toBe(p.id);
     }
@@ -100,13 +104,13 @@ describe('synthetic_tradeoff: problems', () => {
 });
 
 describe('synthetic_tradeoff: SFT data on a continuum of lengths', () => {
-  it('writes the first k steps for every k in 0..n, one 8-character line per step', () => {
+  it('writes the first k facts for every k in 0..n, one 8-character line per fact', () => {
     const pairs = makeTradeoffSftPairs({ seed: 0, count: 3000 });
     const seen = new Map<number, Set<number>>();
     for (const p of pairs) {
       expect(writtenSteps(p.completion)).toBe(p.written);
-      // `c=3+4=7\n` per written step, then `#### N`.
-      expect(p.completion.length).toBe(8 * p.written + 6);
+      // `c=3+4=7\n` per written fact, then `#### ` and one bit per fact.
+      expect(p.completion.length).toBe(8 * p.written + 5 + p.steps);
       expect(p.completion.endsWith(`#### ${answerFromPrompt(p.prompt)}`)).toBe(true);
       if (!seen.has(p.steps)) seen.set(p.steps, new Set());
       seen.get(p.steps)!.add(p.written);
@@ -115,7 +119,7 @@ describe('synthetic_tradeoff: SFT data on a continuum of lengths', () => {
     // 30% write every step; sd of the share over 3000 draws is 0.008.
     const full = pairs.filter((p) => p.written === p.steps).length / pairs.length;
     expect(Math.abs(full - 0.3)).toBeLessThan(0.04);
-    // The other k are about equally common: k = 0 of a 4-step chain is 0.7 / 4 of level 1.
+    // The other k are about equally common: k = 0 of a 4-fact problem is 0.7 / 4 of level 1.
     const l1 = pairs.filter((p) => p.steps === 4);
     expect(Math.abs(l1.filter((p) => p.written === 0).length / l1.length - 0.175)).toBeLessThan(0.04);
   });
@@ -140,7 +144,7 @@ describe('synthetic_tradeoff: SFT data on a continuum of lengths', () => {
   });
 });
 
-describe('synthetic_tradeoff: accuracy by written steps', () => {
+describe('synthetic_tradeoff: accuracy by written facts', () => {
   it('counts the step lines at the head of a completion', () => {
     expect(writtenSteps('x=7-5=2\nz=2+4=6\n#### 3')).toBe(2);
     expect(writtenSteps('#### 3')).toBe(0);

@@ -1,12 +1,12 @@
 import { TRADEOFF_LEVELS } from './tradeoff.js';
 
 /**
- * Accuracy against the number of written steps, for completions of the trade-off task (e.g. the
+ * Accuracy against the number of written facts, for completions of the trade-off task (e.g. the
  * `--samples-out` JSONL of `laconic eval` at temperature 1). This is the measured curve that says
  * whether skipping steps costs accuracy.
  */
 
-/** A written step line of the trade-off format: `c=3+4=7` (one letter, then a one-digit fact). */
+/** A written line of the trade-off format: `c=3+4=7` (one letter, then a one-digit fact). */
 const STEP_LINE = /^[a-z]=\d[+\-*]\d=\d$/;
 
 /** Step lines at the head of a completion, before the first line that is not one (usually `#### N`). */
@@ -22,12 +22,12 @@ export function writtenSteps(text: string): number {
 export interface CurveSample {
   text: string;
   correct: boolean;
-  /** The problem's level (1..3), which gives its number of steps. */
+  /** The problem's level (1..3), which gives its number of facts. */
   difficulty?: number | string;
 }
 
 export interface CurveRow {
-  /** Steps left unwritten (n - k), so problems of different lengths line up. */
+  /** Facts left unwritten (n - k), so problems of different lengths line up. */
   skipped: number;
   samples: number;
   accuracy: number;

@@ -3,7 +3,7 @@ import { Rng } from '../../util/rng.js';
 import { generateTradeoffProblems, TRADEOFF_ALL_LEVELS, TRADEOFF_LEVELS } from './tradeoff.js';
 
 /**
- * SFT data for the trade-off variant: each problem's solution writes the first k of its n steps, k
+ * SFT data for the trade-off variant: each problem's solution writes the first k of its n facts, k
  * drawn per example. Why this distribution of k:
  * - Every k in 0..n occurs, so the policy can already produce every length at temperature 1 and RL
  *   can move along the whole continuum, not jump between a few styles.
@@ -18,11 +18,12 @@ export interface TradeoffSftPair {
   completion: string;
   /** Steps written before the answer (k). */
   written: number;
-  /** Steps in the chain (n). */
+  /** Facts in the problem (n). */
   steps: number;
   difficulty: number;
   id: string;
-  answer: number;
+  /** The bit string. */
+  answer: string;
 }
 
 export const TradeoffSftOptionsSchema = z
@@ -62,10 +63,10 @@ export function makeTradeoffSftPairs(opts: TradeoffSftOptions): TradeoffSftPair[
   const problems = generateTradeoffProblems(gen);
   const rng = new Rng(`laconic-tradeoff-sft|${gen.seed}|${gen.split}`);
   return problems.map((p) => {
-    const n = p.chain.steps.length;
+    const n = p.item.facts.length;
     const k = drawWritten(rng, n, fullShare);
     const lines = p.gold.split('\n');
-    // The gold writes all n steps; keep the first k lines and the answer line.
+    // The gold writes all n facts; keep the first k lines and the answer line.
     const completion = [...lines.slice(0, k), lines.at(-1)!].join('\n');
     return { prompt: p.prompt, completion, written: k, steps: n, difficulty: p.difficulty, id: p.id, answer: p.answer };
   });
