@@ -16,6 +16,7 @@
  *     out     [B, V] next-token logits
  * Rows not fed get a zero query and write no cache slot, as in the JS path.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "laconic_ops.h"
@@ -80,6 +81,38 @@ __attribute__((target("avx2,fma"))) static void gemm_rows4(const float *x, const
     }
   }
 }
+
+/*
+ * gemm_rows4 with 8 rows: 16 accumulators need AVX-512VL's 32 vector registers (still 256-bit
+ * operations). Twice the independent FMA chains hide their latency, and each loaded block of w
+ * serves 8 rows. Each y element sums over k in the same order as gemm_rows4, so results match it.
+ */
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) static void gemm_rows8(const float *x, const float *w, float *y, int M, int N, int K) {
+  for (int j = 0; j + 16 <= N; j += 16) {
+    for (int r = 0; r + 8 <= M; r += 8) {
+      const float *xr = x + (size_t)r * K;
+      float *y0 = y + (size_t)r * N + j;
+      __m256 c[8][2];
+      for (int i = 0; i < 8; i++) {
+        c[i][0] = _mm256_loadu_ps(y0 + (size_t)i * N);
+        c[i][1] = _mm256_loadu_ps(y0 + (size_t)i * N + 8);
+      }
+      for (int k = 0; k < K; k++) {
+        const float *wk = w + (size_t)k * N + j;
+        __m256 w0 = _mm256_loadu_ps(wk), w1 = _mm256_loadu_ps(wk + 8);
+        for (int i = 0; i < 8; i++) {
+          __m256 a = _mm256_broadcast_ss(xr + (size_t)i * K + k);
+          c[i][0] = _mm256_fmadd_ps(a, w0, c[i][0]);
+          c[i][1] = _mm256_fmadd_ps(a, w1, c[i][1]);
+        }
+      }
+      for (int i = 0; i < 8; i++) {
+        _mm256_storeu_ps(y0 + (size_t)i * N, c[i][0]);
+        _mm256_storeu_ps(y0 + (size_t)i * N + 8, c[i][1]);
+      }
+    }
+  }
+}
 #endif
 
 /* y (+)= x · w over rows [r0, M) and, for rows below r0, columns [j0, N): what gemm_rows4 leaves */
@@ -102,8 +135,13 @@ static void lin(const float *x, const float *w, const float *b, float *y, int B,
 #ifdef LD_SMALL_GEMM
   /* only while w fits in L2 (measured: faster than OpenBLAS for tiny's [128, 512], slower for small's [256, 1024]) */
   if (B <= 64 && N >= 16 && (size_t)K * N <= 65536 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    gemm_rows4(x, w, y, B, N, K);
-    int r0 = B - B % 4, j0 = N - N % 16;
+    int r8 = 0;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+      r8 = B - B % 8;
+      gemm_rows8(x, w, y, r8, N, K);
+    }
+    gemm_rows4(x + (size_t)r8 * K, w, y + (size_t)r8 * N, B - r8, N, K);
+    int r0 = r8 + (B - r8) / 4 * 4, j0 = N - N % 16;
     if (r0 < B || j0 < N) gemm_rest(x, w, y, B, N, K, r0, j0);
     return;
   }
@@ -187,8 +225,22 @@ __attribute__((target("avx2,fma"))) static void attend_avx2(const float *q, cons
   __m256 inv = _mm256_set1_ps(1.0f / exp_shift(s, L));
   int j = 0;
   for (; j + 32 <= D; j += 32) {
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-    for (int u = 0; u < L; u++) {
+    /* two sets of accumulators (even and odd keys): four chains alone wait on the FMA latency */
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
+    int u = 0;
+    for (; u + 2 <= L; u += 2) {
+      const float *v = V + (size_t)u * D + j, *v2 = v + D;
+      __m256 w = _mm256_broadcast_ss(s + u), w2 = _mm256_broadcast_ss(s + u + 1);
+      c0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v), c0);
+      c1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8), c1);
+      c2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 16), c2);
+      c3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 24), c3);
+      e0 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(v2), e0);
+      e1 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(v2 + 8), e1);
+      e2 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(v2 + 16), e2);
+      e3 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(v2 + 24), e3);
+    }
+    if (u < L) {
       const float *v = V + (size_t)u * D + j;
       __m256 w = _mm256_broadcast_ss(s + u);
       c0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v), c0);
@@ -196,10 +248,10 @@ __attribute__((target("avx2,fma"))) static void attend_avx2(const float *q, cons
       c2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 16), c2);
       c3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 24), c3);
     }
-    _mm256_storeu_ps(o + j, _mm256_mul_ps(c0, inv));
-    _mm256_storeu_ps(o + j + 8, _mm256_mul_ps(c1, inv));
-    _mm256_storeu_ps(o + j + 16, _mm256_mul_ps(c2, inv));
-    _mm256_storeu_ps(o + j + 24, _mm256_mul_ps(c3, inv));
+    _mm256_storeu_ps(o + j, _mm256_mul_ps(_mm256_add_ps(c0, e0), inv));
+    _mm256_storeu_ps(o + j + 8, _mm256_mul_ps(_mm256_add_ps(c1, e1), inv));
+    _mm256_storeu_ps(o + j + 16, _mm256_mul_ps(_mm256_add_ps(c2, e2), inv));
+    _mm256_storeu_ps(o + j + 24, _mm256_mul_ps(_mm256_add_ps(c3, e3), inv));
   }
   for (; j < D; j += 8) {
     __m256 c = _mm256_setzero_ps();
@@ -339,8 +391,11 @@ static int f32_list(napi_env env, napi_value arr, float **ptrs, size_t *lens, si
 static napi_value DecodeStep(napi_env env, napi_callback_info info) {
   napi_value v[12];
   if (!args(env, info, 12, v)) return range(env, "decodeStep: expected 12 arguments");
-  step_args *a = calloc(1, sizeof(step_args));
+  /* not calloc: the pointer tables are ~100 KB, and only their first 12·L + 3 and 2·L entries are filled and read */
+  step_args *a = malloc(sizeof(step_args));
   if (!a) return range(env, "decodeStep: out of memory");
+  memset(a, 0, offsetof(step_args, w));
+  memset(&a->x, 0, sizeof(step_args) - offsetof(step_args, x));
   int32_t *dm = NULL;
   size_t ndm = 0;
   double eps, scale;

@@ -9,7 +9,7 @@ import { oneHotF32, tidyObj } from './ops/consts.js';
 import { rope as ropeOp } from './ops/kernels.js';
 import { kvWriteK, normK, type DecodeGeometry, type DecodeStepInfo } from './ops/decodeKernels.js';
 import { nativeOpsOn } from './ops/kernels.js';
-import { decodeStepNative, type DecodeStepArgs } from './ops/nativeOps.js';
+import { decodeStepNative, decodeStepRaw, heapViews, viewsLive, type DecodeStepArgs } from './ops/nativeOps.js';
 
 /**
  * KV cache for incremental decoding: per layer, keys and values after RoPE, [B, H, t, hd], plus an
@@ -190,6 +190,11 @@ export class JsKvDecoder {
   private readonly head: tf.Tensor2D;
   private readonly ownsHead: boolean;
   private stepWeights: (tf.Tensor | null)[] | null = null;
+  /** heap views for stepLogits, rebuilt when the caches are reallocated or the heap grows */
+  private raw: { weights: (Float32Array | null)[]; caches: Float32Array[] } | null = null;
+  private out: Float32Array | null = null;
+  private bufs: { x0: Float32Array; cos: Float32Array; sin: Float32Array; lens: Int32Array } | null = null;
+  private consts: Pick<DecodeStepArgs, 'dims' | 'eps' | 'scale' | 'vocab'> | null = null;
 
   constructor(
     private readonly core: ModelCore,
@@ -228,6 +233,8 @@ export class JsKvDecoder {
       this.vc[i] = grow(this.vc[i]);
     }
     this.tcap = cap;
+    this.raw = null;
+    this.consts = null;
   }
 
   /** Copy a prefill's keys/values (head-major [H·B·P, hd], prompts left-padded) into cache rows 0..B-1. */
@@ -250,6 +257,7 @@ export class JsKvDecoder {
         }
         const t = tf.tensor3d(dv, [B * H, cap, hd]);
         dstT.dispose();
+        this.raw = null;
         if (src === l.k) this.kc[i] = t;
         else this.vc[i] = t;
       }
@@ -257,20 +265,31 @@ export class JsKvDecoder {
   }
 
   /**
-   * Feed ids[r] at position pos[r] for cache row rows[r]. Returns next-token logits for every cache
-   * row, [B, vocab] (rows not fed this step hold meaningless values).
+   * The step's inputs: embeddings of every cache row (zero where not fed), RoPE tables, visible lengths.
+   * With `reuse` (the native path) they go to buffers this decoder keeps, in float32: a fresh set per
+   * token is garbage the collector (whose threads count as CPU time) has to trace.
    */
-  step(ids: Int32Array, rows: Int32Array, pos: Int32Array): tf.Tensor2D {
+  private prepare<T extends Float32Array | Float64Array>(
+    ids: Int32Array,
+    rows: Int32Array,
+    pos: Int32Array,
+    reuse: boolean,
+  ): { x0: Float32Array; cos: T | null; sin: T | null; lens: Int32Array } {
     const core = this.core;
     const c = core.config;
     const R = ids.length;
     const d = c.dModel;
-    const { B, H } = this.geom;
+    const half = core.hd / 2;
     let maxPos = 0;
     for (let r = 0; r < R; r++) maxPos = Math.max(maxPos, pos[r]!);
     this.ensure(maxPos + 1);
-    const cap = this.tcap;
-    const x0 = new Float32Array(B * d);
+    const B = this.B;
+    const rope = c.positional === 'rope';
+    const bufs = reuse
+      ? (this.bufs ??= { x0: new Float32Array(B * d), cos: new Float32Array(B * half), sin: new Float32Array(B * half), lens: new Int32Array(B) })
+      : { x0: new Float32Array(B * d), cos: new Float64Array(R * half), sin: new Float64Array(R * half), lens: new Int32Array(B) };
+    const { x0, cos, sin, lens } = bufs;
+    if (reuse) x0.fill(0);
     for (let r = 0; r < R; r++) {
       const o = rows[r]! * d;
       x0.set(this.wte.subarray(ids[r]! * d, (ids[r]! + 1) * d), o);
@@ -279,12 +298,7 @@ export class JsKvDecoder {
         for (let j = 0; j < d; j++) x0[o + j]! += this.wpe[p * d + j]!;
       }
     }
-    let cos: Float64Array | null = null;
-    let sin: Float64Array | null = null;
-    if (c.positional === 'rope') {
-      const half = core.hd / 2;
-      cos = new Float64Array(R * half);
-      sin = new Float64Array(R * half);
+    if (rope) {
       for (let r = 0; r < R; r++) {
         for (let j = 0; j < half; j++) {
           const a = pos[r]! * core.invFreq[j]!;
@@ -294,9 +308,22 @@ export class JsKvDecoder {
       }
     }
     // row b sees cache slots ≤ its position; rows not fed this step see slot 0
-    const fed = new Int32Array(B).fill(-1);
-    for (let r = 0; r < R; r++) fed[rows[r]!] = pos[r]!;
-    const lens = Int32Array.from(fed, (p) => Math.max(0, p) + 1);
+    lens.fill(1);
+    for (let r = 0; r < R; r++) lens[rows[r]!] = pos[r]! + 1;
+    return { x0, cos: rope ? (cos as T) : null, sin: rope ? (sin as T) : null, lens };
+  }
+
+  /**
+   * Feed ids[r] at position pos[r] for cache row rows[r]. Returns next-token logits for every cache
+   * row, [B, vocab] (rows not fed this step hold meaningless values).
+   */
+  step(ids: Int32Array, rows: Int32Array, pos: Int32Array): tf.Tensor2D {
+    const core = this.core;
+    const c = core.config;
+    const d = c.dModel;
+    const { B, H } = this.geom;
+    const { x0, cos, sin, lens } = this.prepare<Float64Array>(ids, rows, pos, false);
+    const cap = this.tcap;
     // on the native addon the whole step is one call (ops/nativeOps.ts decodeStepNative)
     if (nativeOpsOn()) return this.nativeStep(x0, { rows, pos, lens, cos: cos && Float32Array.from(cos), sin: sin && Float32Array.from(sin) });
     const info: DecodeStepInfo = { rows, pos, cos, sin };
@@ -321,20 +348,53 @@ export class JsKvDecoder {
     });
   }
 
-  /** step() as one native call: the same arithmetic, products on BLAS, caches written in place. */
-  private nativeStep(x0: Float32Array, s: Pick<DecodeStepArgs, 'rows' | 'pos' | 'lens' | 'cos' | 'sin'>): tf.Tensor2D {
-    const core = this.core;
-    const c = core.config;
-    const { B, H, hd, scale } = this.geom;
-    // parameters do not change while a decoder lives (sampling runs between optimizer steps)
-    const weights = (this.stepWeights ??= [
+  /**
+   * step()'s logits read back, [B·vocab] by cache row. On the native addon no tensor is made: the step
+   * runs on heap views of the weights and caches and writes into a buffer this decoder reuses, so the
+   * array is valid until the next call.
+   */
+  stepLogits(ids: Int32Array, rows: Int32Array, pos: Int32Array): Float32Array {
+    if (!nativeOpsOn()) {
+      const t = this.step(ids, rows, pos);
+      const v = t.dataSync() as Float32Array;
+      t.dispose();
+      return v;
+    }
+    const { x0, cos, sin, lens } = this.prepare<Float32Array>(ids, rows, pos, true);
+    if (!this.raw || !viewsLive(this.raw.weights) || !viewsLive(this.raw.caches)) {
+      this.raw = { weights: heapViews(this.weightList()), caches: heapViews(this.cacheList()) as Float32Array[] };
+    }
+    this.out ??= new Float32Array(this.B * this.core.config.vocabSize);
+    decodeStepRaw(x0, this.out, { rows, pos, lens, cos, sin, ...(this.consts ??= this.stepConsts()), ...this.raw });
+    return this.out;
+  }
+
+  /** Parameters do not change while a decoder lives (sampling runs between optimizer steps). */
+  private weightList(): (tf.Tensor | null)[] {
+    const c = this.core.config;
+    return (this.stepWeights ??= [
       ...Array.from({ length: c.nLayers }, (_, i) => ['ln_1', 'attn.c_attn', 'attn.c_proj', 'ln_2', 'mlp.c_fc', 'mlp.c_proj'].map((n) => `h.${i}.${n}`)).flat(),
       'ln_f',
-    ].flatMap((n): (tf.Tensor | null)[] => [core.p(`${n}.weight`), core.opt(`${n}.bias`)]).concat([this.head]));
-    const caches = this.kc.flatMap((k, i) => [k, this.vc[i]!]);
+    ].flatMap((n): (tf.Tensor | null)[] => [this.core.p(`${n}.weight`), this.core.opt(`${n}.bias`)]).concat([this.head]));
+  }
+
+  private cacheList(): tf.Tensor[] {
+    return this.kc.flatMap((k, i) => [k, this.vc[i]!]);
+  }
+
+  private stepConsts(): Pick<DecodeStepArgs, 'dims' | 'eps' | 'scale' | 'vocab'> {
+    const c = this.core.config;
+    const { B, H, hd, scale } = this.geom;
     const F = c.mlpRatio * c.dModel;
     const dims = Int32Array.from([B, c.dModel, H, hd, c.nLayers, F, c.vocabSize, this.tcap, c.norm === 'layernorm' ? 1 : 0, c.positional === 'rope' ? 1 : 0]);
-    return tf.tidy(() => decodeStepNative(tf.tensor2d(x0, [B, c.dModel]), { ...s, dims, eps: c.normEps, scale, vocab: c.vocabSize, weights, caches }));
+    return { dims, eps: c.normEps, scale, vocab: c.vocabSize };
+  }
+
+  /** step() as one native call: the same arithmetic, products on BLAS, caches written in place. */
+  private nativeStep(x0: Float32Array, s: Pick<DecodeStepArgs, 'rows' | 'pos' | 'lens' | 'cos' | 'sin'>): tf.Tensor2D {
+    const B = this.B;
+    const d = this.core.config.dModel;
+    return tf.tidy(() => decodeStepNative(tf.tensor2d(x0, [B, d]), { ...s, ...this.stepConsts(), weights: this.weightList(), caches: this.cacheList() }));
   }
 
   dispose(): void {

@@ -100,25 +100,37 @@ function sampleJs(
   const rowOf = new Map(first.map((b, i) => [b, i]));
   const Tmax = Math.max(...first.map((b) => prompts[b]!.length + budgets[b]!));
   const dec = new JsKvDecoder(core, first.length, Tmax);
-  const pre = prefillRaw(core, first.map((b) => prompts[b]!));
-  dec.loadPrefill(pre.kv, pre.pads, pre.P);
-  tf.dispose(pre.kv.flatMap((l) => [l.k, l.v]));
-  let logits = pre.logits;
   let active = first;
   let prefilled = true; // prefill logits are in `first` order, decoder logits by cache row
   try {
+    let logits = prime(core, dec, first.map((b) => prompts[b]!));
     for (;;) {
-      const s = drawStep(config.vocabSize, logits.dataSync() as Float32Array, active, prompts, budgets, res, stop, opts, lsm, (b, i) => (prefilled ? i : rowOf.get(b)!));
-      logits.dispose();
+      const s = drawStep(config.vocabSize, logits, active, prompts, budgets, res, stop, opts, lsm, (b, i) => (prefilled ? i : rowOf.get(b)!));
       prefilled = false;
       if (s.still.length === 0) break;
       active = s.still;
-      logits = dec.step(s.ids, Int32Array.from(active, (b) => rowOf.get(b)!), s.pos);
+      logits = dec.stepLogits(s.ids, Int32Array.from(active, (b) => rowOf.get(b)!), s.pos);
     }
   } finally {
-    if (!logits.isDisposed) logits.dispose();
     dec.dispose();
   }
   for (const r of res) r.length = r.tokens.length;
   return res;
+}
+
+/**
+ * Put the prompts' keys and values into the decoder's rows 0.. and return the logits after each
+ * prompt, [prompts·vocab]. One-token prompts have nothing to prefill: one decoder step gives the
+ * same values (attention over a single key) where the blocked forward would pad each to a block.
+ */
+function prime(core: ModelCore, dec: JsKvDecoder, ps: number[][]): Float32Array {
+  if (ps.every((p) => p.length === 1)) {
+    return dec.stepLogits(Int32Array.from(ps, (p) => p[0]!), Int32Array.from(ps, (_, i) => i), new Int32Array(ps.length));
+  }
+  const pre = prefillRaw(core, ps);
+  dec.loadPrefill(pre.kv, pre.pads, pre.P);
+  tf.dispose(pre.kv.flatMap((l) => [l.k, l.v]));
+  const logits = pre.logits.dataSync() as Float32Array;
+  pre.logits.dispose();
+  return logits;
 }

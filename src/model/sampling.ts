@@ -18,6 +18,14 @@ export function logSoftmaxRow(logits: Float32Array, off: number, V: number, out:
   for (let j = 0; j < V; j++) out[j] = logits[off + j]! * inv - lse;
 }
 
+let scratch = new Float64Array(0);
+
+/** A scratch row of V weights, reused across calls (the sampler draws one per token). */
+function weights(V: number): Float64Array {
+  if (scratch.length < V) scratch = new Float64Array(V);
+  return scratch.subarray(0, V);
+}
+
 /**
  * Draw one token from a row of logits: temperature, then top-k, then top-p (nucleus) truncation,
  * one uniform from `rng`. Greedy (or temperature 0) takes the argmax (lowest id on ties).
@@ -28,7 +36,7 @@ export function sampleRow(logits: Float32Array, off: number, V: number, p: Sampl
     for (let j = 1; j < V; j++) if (logits[off + j]! > logits[off + best]!) best = j;
     return best;
   }
-  const w = new Float64Array(V);
+  const w = weights(V);
   let mx = -Infinity;
   for (let j = 0; j < V; j++) mx = Math.max(mx, logits[off + j]!);
   for (let j = 0; j < V; j++) w[j] = Math.exp((logits[off + j]! - mx) / p.temperature);

@@ -151,7 +151,7 @@ describe.skipIf(!built)('fused native kernels (addon built) match the composite 
     ['weights past the decode step own product (BLAS)', { dModel: 160, mlpRatio: 4 }],
   ])('a gpt model (%s): logprobs, loss, gradients and greedy samples (fused decode step) with and without the fused kernels', async (_, extra) => {
     await initBackend('wasm', 'on');
-    // the decode step's fast paths and their tails: 5 rows (4 + 1); vocab 20 columns (16 + 4); head size 40
+    // the decode step's fast paths and their tails: 13 rows (8 + 4 + 1); vocab 20 columns (16 + 4); head size 40
     // (32 + 8) and up to 11 cache slots (8 + 3)
     const cfg = ModelConfigSchema.parse({ vocabSize: 20, contextLength: 12, dModel: 80, nLayers: 2, nHeads: 2, mlpRatio: 2, ...extra });
     const run = async () => {
@@ -160,7 +160,8 @@ describe.skipIf(!built)('fused native kernels (addon built) match the composite 
       const lp = await policy.logprobs(tokens);
       const batch = { tokens, lossMask: tokens.map((t) => t.map((_, i) => (i > 0 ? 1 : 0))) };
       const gr = await policy.computeGrads(batch, { name: 'nll', params: {} }, { microBatchSize: 2 });
-      const out = await policy.sample([[1, 2, 3], [1], [4], [5, 6], [7]], { temperature: 0, stopTokens: [], maxNewTokens: 8, batchSize: 5, rng: new Rng(1) });
+      const prompts = [[1, 2, 3], [1], [4], [5, 6], [7], [2], [3, 3], [8], [9, 1], [6], [5], [4, 4, 4], [2, 7]];
+      const out = await policy.sample(prompts, { temperature: 0, stopTokens: [], maxNewTokens: 8, batchSize: 13, rng: new Rng(1) });
       policy.dispose();
       return { lp: lp.flat(), loss: gr.loss, grads: [...gr.grads.entries()], tokens: out.map((r) => r.tokens), slp: out.flatMap((r) => r.logprobs) };
     };

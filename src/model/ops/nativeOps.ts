@@ -207,3 +207,31 @@ export interface DecodeStepArgs {
 export function decodeStepNative(x: tf.Tensor2D, step: DecodeStepArgs): tf.Tensor2D {
   return run<tf.Tensor2D>('LaconicNativeDecodeStep', { x }, { step });
 }
+
+/**
+ * Float32 views of tensors on the wasm heap, for calling the addon without a tfjs kernel. They go
+ * stale when the heap grows (any tensor allocation may grow it): check viewsLive() before each use.
+ */
+export function heapViews(ts: (tf.Tensor | null)[]): (Float32Array | null)[] {
+  const be = tf.backend() as unknown as WasmBackendLike;
+  return ts.map((t) => (t ? be.typedArrayFromHeap(t as unknown as TensorInfoLike) : null));
+}
+
+/** Whether views from heapViews still look at the live heap (a grown heap detaches the old buffer). */
+export function viewsLive(views: (Float32Array | null)[]): boolean {
+  return views.every((v) => !v || v.length > 0);
+}
+
+/**
+ * decodeStepNative on plain arrays: x [B, d] in, logits [B, vocab] written to `out`, weights and caches
+ * as heapViews. The sampler's decoder calls it every token: no tensor is made, kept or read back.
+ */
+export function decodeStepRaw(
+  x: Float32Array,
+  out: Float32Array,
+  step: Omit<DecodeStepArgs, 'weights' | 'caches'> & { weights: (Float32Array | null)[]; caches: Float32Array[] },
+): void {
+  const ops = nativeOps();
+  if (!ops) throw new Error('decodeStepRaw: the native addon is not active');
+  ops.decodeStep(step.dims, step.eps, step.scale, step.weights, step.caches, x, step.rows, step.pos, step.cos, step.sin, step.lens, out);
+}
