@@ -7,6 +7,7 @@ import { makeMctsPairs, type MctsParams } from './mcts.js';
 import { makeOracle, winRates, type PreferenceOracle } from './oracle.js';
 import { makeRefinePairs, type RefineParams } from './refine.js';
 import {
+  pairMeta,
   finalStats,
   newTally,
   sampleVerified,
@@ -230,14 +231,7 @@ function pairOf(p: Problem, c: Candidate, r: Candidate, chosenWin: number, rejec
     rejected: r.text,
     id: p.id,
     meta: {
-      chosen_length: c.length,
-      rejected_length: r.length,
-      chosen_correct: c.correct,
-      rejected_correct: r.correct,
-      chosen_finish: c.finishReason,
-      rejected_finish: r.finishReason,
-      chosen_verdict: c.verdict ?? null,
-      rejected_verdict: r.verdict ?? null,
+      ...pairMeta(c, r),
       chosen_win_rate: chosenWin,
       rejected_win_rate: rejectedWin,
       n_correct: nCorrect,

@@ -3,6 +3,7 @@ import type { Problem } from '../types.js';
 import { encodePrompt } from '../model/prompt.js';
 import type { PreferencePair } from './data.js';
 import {
+  pairMeta,
   finalStats,
   newTally,
   sampleDecoded,
@@ -127,14 +128,7 @@ function refinePairOf(problem: Problem, c: Candidate, r: Candidate, rule: { chos
     meta: {
       rule: rule.rule,
       chosen_is: rule.chosen,
-      chosen_length: c.length,
-      rejected_length: r.length,
-      chosen_correct: c.correct,
-      rejected_correct: r.correct,
-      chosen_finish: c.finishReason,
-      rejected_finish: r.finishReason,
-      chosen_verdict: c.verdict ?? null,
-      rejected_verdict: r.verdict ?? null,
+      ...pairMeta(c, r),
     },
   };
 }

@@ -20,6 +20,20 @@ export interface Candidate {
   verdict?: string;
 }
 
+/** The meta every written pair carries about its two answers. */
+export function pairMeta(c: Candidate, r: Candidate): Record<string, unknown> {
+  return {
+    chosen_length: c.length,
+    rejected_length: r.length,
+    chosen_correct: c.correct,
+    rejected_correct: r.correct,
+    chosen_finish: c.finishReason,
+    rejected_finish: r.finishReason,
+    chosen_verdict: c.verdict ?? null,
+    rejected_verdict: r.verdict ?? null,
+  };
+}
+
 /** What the builders need of a policy (a Policy satisfies it). */
 export interface PairSamplingPolicy {
   readonly config: { contextLength: number };
