@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { TensorInfoLike, WasmBackendLike } from './wasmHeap.js';
 import { blasName, setNativeState, type BlasAddon } from './native.js';
 
 /**
@@ -8,17 +9,6 @@ import { blasName, setNativeState, type BlasAddon } from './native.js';
  * inputs, batch dimensions that broadcast other than all-or-one, fused activations other than
  * linear/relu, and biases that are not a vector over the output columns.
  */
-
-interface TensorInfoLike {
-  dataId: object;
-  shape: number[];
-  dtype: tf.DataType;
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfoLike;
-  typedArrayFromHeap(t: TensorInfoLike): Float32Array;
-}
 
 type KernelArgs = { inputs: Record<string, TensorInfoLike | undefined>; backend: unknown; attrs: Record<string, unknown> };
 type KernelFn = (args: KernelArgs) => TensorInfoLike;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { TensorInfoLike, WasmBackendLike } from '../../backend/wasmHeap.js';
 import { nativeOps } from '../../backend/native.js';
 import { customOp } from './consts.js';
 import { blockTNative, ropeNative, softmaxGradNative } from './nativeOps.js';
@@ -15,17 +16,6 @@ import { blockTNative, ropeNative, softmaxGradNative } from './nativeOps.js';
  * tape, so they need no gradients). Other backends (native TensorFlow, WebGPU) take the equivalent
  * plain-op fallbacks below.
  */
-
-interface TensorInfoLike {
-  dataId: object;
-  shape: number[];
-  dtype: tf.DataType;
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfoLike;
-  typedArrayFromHeap(t: TensorInfoLike): Float32Array;
-}
 
 interface CpuBackendLike {
   data: { get(id: object): { values: Float32Array } };

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { TensorInfoLike, WasmBackendLike } from '../../backend/wasmHeap.js';
 import { nativeOps, type OpsAddon } from '../../backend/native.js';
 import { customOp } from './consts.js';
 
@@ -13,17 +14,6 @@ import { customOp } from './consts.js';
  * kernels are not switched off) and otherwise take the composite ops, which stay the reference
  * (test/backend/nativeOps.test.ts compares the two, values and gradients).
  */
-
-interface TensorInfoLike {
-  dataId: object;
-  shape: number[];
-  dtype: tf.DataType;
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfoLike;
-  typedArrayFromHeap(t: TensorInfoLike): Float32Array;
-}
 
 type Views = (t: TensorInfoLike) => Float32Array;
 
