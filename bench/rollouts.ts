@@ -1,7 +1,7 @@
 /**
  * Rollout throughput of the sampling engines at a real model's shape:
  *   npm run bench -- rollouts --shape smollm2-135m --engine tfjs|llama_cpp [--sequences 16,64] [--prompt 32]
- *     [--new-tokens 32] [--lora R] [--top-k K] [--threads N] [--workers N] [--dtype f32|f16|bf16] [--kv f16|f32] [--backend wasm]
+ *     [--new-tokens 32] [--lora R] [--top-k K] [--threads N] [--workers N] [--dtype f32|f16|bf16|q8_0] [--kv f16|f32] [--driver auto|native|node_llama_cpp] [--backend wasm]
  *
  * A random-weight model of the published config.json (HF_SHAPES in bench/index.ts; no download) with a small
  * byte-level BPE tokenizer (the GGUF needs one; rows past it become placeholder tokens). For each sequence
@@ -23,6 +23,7 @@ import { Policy } from '../src/model/policy.js';
 import { TfjsEngine, type RolloutEngine } from '../src/rollout/engine.js';
 import type { GgufDtype } from '../src/rollout/gguf.js';
 import { LlamaCppEngine } from '../src/rollout/llamaCpp.js';
+import type { LlamaDriverChoice } from '../src/rollout/llamaDriver.js';
 import { objectiveModules } from '../src/trainer/runtime.js';
 import { Rng } from '../src/util/rng.js';
 import { HF_SHAPES, intArg, parseArgs, peakRssMb, printResult, round } from './index.js';
@@ -35,6 +36,28 @@ function shapeFolder(raw: Record<string, unknown>): string {
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(dir, 'tok', f), path.join(dir, f));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...raw, bos_token_id: 1, eos_token_id: 2 }));
   return dir;
+}
+
+async function openEngine(
+  name: 'tfjs' | 'llama_cpp',
+  policy: Policy,
+  args: ReturnType<typeof parseArgs>,
+  o: { dir: string; sequences: number; threads: number | null },
+): Promise<RolloutEngine> {
+  if (name === 'tfjs') {
+    const workers = intArg(args, 'workers', 0);
+    if (workers > 0) await policy.startWorkers({ workers, objectiveModules: objectiveModules() });
+    return new TfjsEngine(policy);
+  }
+  return LlamaCppEngine.open(policy, {
+    workDir: path.join(o.dir, 'rollout'),
+    dtype: String(args.dtype ?? 'f32') as GgufDtype,
+    kvCache: args.kv === 'f32' ? 'f32' : 'f16',
+    sequences: o.sequences,
+    gpu: false,
+    threads: o.threads,
+    driver: String(args.driver ?? 'auto') as LlamaDriverChoice,
+  });
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -59,22 +82,7 @@ async function main(argv: string[]): Promise<void> {
   policy.hfFiles = dir;
   const say = (m: string) => process.stderr.write(`${m} (rss ${peakRssMb()} MB)\n`);
   say(`${shape}: ${(policy.numParams / 1e6).toFixed(1)}M params, engine ${engineName}`);
-  let engine: RolloutEngine;
-  const maxSeq = Math.max(...counts);
-  if (engineName === 'tfjs') {
-    const workers = intArg(args, 'workers', 0);
-    if (workers > 0) await policy.startWorkers({ workers, objectiveModules: objectiveModules() });
-    engine = new TfjsEngine(policy);
-  } else {
-    engine = await LlamaCppEngine.open(policy, {
-      workDir: path.join(dir, 'rollout'),
-      dtype: String(args.dtype ?? 'f32') as GgufDtype,
-      kvCache: args.kv === 'f32' ? 'f32' : 'f16',
-      sequences: maxSeq,
-      gpu: false,
-      threads,
-    });
-  }
+  const engine = await openEngine(engineName, policy, args, { dir, sequences: Math.max(...counts), threads });
   const rng = new Rng(1);
   const V = config.vocabSize;
   const run = (n: number, budget: number) =>
@@ -106,6 +114,7 @@ async function main(argv: string[]): Promise<void> {
       sync_ms: round(syncMs),
       mode: r > 0 ? `lora r ${r}` : 'full',
       detail: engineName === 'tfjs' ? `${info.name}${info.detail ? ` (${info.detail})` : ''}` : `${(engine as LlamaCppEngine).device}, ${threads ?? 'default'} thread(s), ${String(args.dtype ?? 'f32')} weights`,
+      ...(engineName === 'llama_cpp' ? { driver: (engine as LlamaCppEngine).driverName } : {}),
       sample: `${promptLen}+${newTokens}`,
       top_k: topK,
       peak_rss_mb: peakRssMb(),

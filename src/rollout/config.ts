@@ -1,15 +1,25 @@
 import { z } from 'zod';
 import { ROLLOUT_ENGINES } from './engine.js';
+import { LLAMA_DRIVERS } from './llamaDriver.js';
 import { ROLLOUT_IS_MODES } from './importance.js';
 
 /** The config fields of the rollout engine (under `rollout:`) and of the importance correction (top level). */
 
 export const LlamaCppSchema = z
   .object({
-    dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('Tensor type of the exported GGUF model matrices (LoRA adapters are always f32). f32 agrees with tfjs; bf16 decodes ~1.7x faster on CPUs with avx512_bf16 and moves logprobs by ~1e-2 (rollout_is corrects it).'),
+    dtype: z
+      .enum(['f32', 'f16', 'bf16', 'q8_0'])
+      .default('f32')
+      .describe(
+        "Tensor type of the exported GGUF model matrices (norms and biases stay f32, LoRA adapters are always f32). f32 agrees with tfjs; bf16 decodes ~1.7x faster on CPUs with avx512_bf16 and moves logprobs by ~1e-2; q8_0 is llama.cpp's 8-bit blocks (an fp16 scale per 32 values of a row; matrices whose rows are not a multiple of 32 are written f16) and moves logprobs more. rollout_is corrects the mismatch.",
+      ),
     kv_cache: z.enum(['f16', 'f32']).default('f16').describe("Key/value cache precision: f16 (llama.cpp's default, fastest) or f32 (no flash attention; agrees with tfjs to float32 rounding)."),
     sequences: z.number().int().positive().default(64).describe('Sequences decoded together in one llama.cpp context.'),
-    threads: z.number().int().positive().nullable().default(null).describe("CPU threads for llama.cpp (null = node-llama-cpp's default, the math cores)."),
+    threads: z.number().int().positive().nullable().default(null).describe("CPU threads for llama.cpp (null = the binding's default: the math cores). Its threads spin at barriers: set the cores really free."),
+    driver: z
+      .enum(LLAMA_DRIVERS)
+      .default('auto')
+      .describe("Which binding drives llama.cpp: native (laconic's decode loop and sampler in C, built by npm install against node-llama-cpp's libllama; CPU), node_llama_cpp (its public API; GPU binaries), auto (native on CPU when built, else node_llama_cpp)."),
     gpu: z.enum(['auto', 'off']).default('off').describe('auto: CUDA / Vulkan / Metal when a prebuilt binary loads; off: CPU.'),
   })
   .strict()

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { f32ToBytes } from '../model/hf/dtype.js';
+import { f32ToBytes, f32ToF16Bits } from '../model/hf/dtype.js';
 
 /**
  * GGUF version 3, the file format llama.cpp loads: a header, typed key/value metadata, tensor infos, then
@@ -14,8 +14,46 @@ export const GGUF_ALIGNMENT = 32;
 const VT = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
 
 /** ggml_type codes of the tensor types this writer produces. */
-export const GGML_TYPE = { f32: 0, f16: 1, bf16: 30 } as const;
+export const GGML_TYPE = { f32: 0, f16: 1, q8_0: 8, bf16: 30 } as const;
 export type GgufDtype = keyof typeof GGML_TYPE;
+
+/** Values per q8_0 block (ggml's QK8_0); a block is an fp16 scale and 32 int8 values, 34 bytes. */
+export const Q8_0_BLOCK = 32;
+const Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK;
+
+/**
+ * ggml's q8_0 of `x` (whole blocks of 32 consecutive values), by the formula of llama.cpp's reference
+ * quantizer (quantize_row_q8_0_ref, what llama-quantize runs): d = amax/127 in float32, stored as fp16;
+ * q = round(x·(1/d)) with halves away from zero (C's roundf), the reciprocal and the product in float32 too,
+ * so that the same float32 weights give the same bytes. d = 0 (an all-zero block) gives q = 0.
+ */
+export function quantizeQ8_0(x: Float32Array, name = 'q8_0'): Uint8Array {
+  if (x.length % Q8_0_BLOCK !== 0) throw new Error(`gguf: tensor "${name}" has ${x.length} values, not whole q8_0 blocks of ${Q8_0_BLOCK}`);
+  const nb = x.length / Q8_0_BLOCK;
+  const out = new Uint8Array(nb * Q8_0_BLOCK_BYTES);
+  const dv = new DataView(out.buffer);
+  for (let b = 0; b < nb; b++) {
+    const src = b * Q8_0_BLOCK;
+    let amax = 0;
+    for (let j = 0; j < Q8_0_BLOCK; j++) amax = Math.max(amax, Math.abs(x[src + j]!));
+    if (!Number.isFinite(amax)) throw new Error(`gguf: tensor "${name}" has a non-finite value in values ${src}..${src + Q8_0_BLOCK - 1}`);
+    const d = Math.fround(amax / 127);
+    const id = d ? Math.fround(1 / d) : 0;
+    const dst = b * Q8_0_BLOCK_BYTES;
+    dv.setUint16(dst, f32ToF16Bits(d), true);
+    for (let j = 0; j < Q8_0_BLOCK; j++) {
+      const v = Math.fround(x[src + j]! * id);
+      dv.setInt8(dst + 2 + j, v < 0 ? -Math.floor(0.5 - v) : Math.floor(v + 0.5));
+    }
+  }
+  return out;
+}
+
+/** Bytes of a tensor's data: 4 or 2 per value, or 34 per block of 32 for q8_0. */
+export function ggmlDataBytes(count: number, dtype: GgufDtype): number {
+  if (dtype === 'q8_0') return (count / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
+  return count * (dtype === 'f32' ? 4 : 2);
+}
 
 export type GgufValue =
   | { type: 'u32' | 'i32' | 'f32' | 'u64' | 'f64'; value: number }
@@ -130,10 +168,17 @@ function writeValue(b: Bytes, key: string, v: GgufValue): void {
   }
 }
 
-function tensorBytes(t: GgufTensor): Uint8Array {
+function checkTensor(t: GgufTensor): void {
+  if (t.shape.length < 1 || t.shape.length > 4) throw new Error(`gguf: tensor "${t.name}" has ${t.shape.length} dims (1 to 4 allowed)`);
   const n = t.shape.reduce((a, d) => a * d, 1);
   if (n !== t.data.length) throw new Error(`gguf: tensor "${t.name}" has ${t.data.length} values, its shape [${t.shape}] needs ${n}`);
-  return f32ToBytes(t.data, t.dtype);
+  // blocks run along a row (ne0, the innermost dim): ggml refuses a q8_0 row that is not whole blocks
+  const ne0 = t.shape[t.shape.length - 1]!;
+  if (t.dtype === 'q8_0' && ne0 % Q8_0_BLOCK !== 0) throw new Error(`gguf: tensor "${t.name}" has rows of ${ne0} values; q8_0 needs a multiple of ${Q8_0_BLOCK}`);
+}
+
+function tensorBytes(t: GgufTensor): Uint8Array {
+  return t.dtype === 'q8_0' ? quantizeQ8_0(t.data, t.name) : f32ToBytes(t.data, t.dtype);
 }
 
 /**
@@ -155,14 +200,14 @@ export function writeGguf(file: string, metadata: ReadonlyArray<[string, GgufVal
   let offset = 0;
   const offsets: number[] = [];
   for (const t of tensors) {
-    if (t.shape.length < 1 || t.shape.length > 4) throw new Error(`gguf: tensor "${t.name}" has ${t.shape.length} dims (1 to 4 allowed)`);
+    checkTensor(t);
     head.str(t.name);
     head.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) head.u64(d);
     head.u32(GGML_TYPE[t.dtype]);
     head.u64(offset);
     offsets.push(offset);
-    const size = t.data.length * (t.dtype === 'f32' ? 4 : 2);
+    const size = ggmlDataBytes(t.data.length, t.dtype);
     offset += Math.ceil(size / GGUF_ALIGNMENT) * GGUF_ALIGNMENT;
   }
   head.pad(GGUF_ALIGNMENT);

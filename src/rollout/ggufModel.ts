@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { headDim, kvHeads, mlpWidth, type ModelConfig } from '../model/config.js';
 import { readHfConfig, readJsonObject, type HfArchConfig } from '../model/hf/config.js';
 import type { HfTensor } from '../model/hf/safetensors.js';
-import { bool, f32, str, u32, type GgufDtype, type GgufTensor, type GgufValue } from './gguf.js';
+import { bool, f32, Q8_0_BLOCK, str, u32, type GgufDtype, type GgufTensor, type GgufValue } from './gguf.js';
 
 /**
  * A Hugging Face decoder (qwen2, qwen3, llama incl. SmolLM2) as llama.cpp's GGUF: the architecture keys,
@@ -17,7 +17,7 @@ import { bool, f32, str, u32, type GgufDtype, type GgufTensor, type GgufValue } 
  */
 
 /** ggml's LLAMA_FTYPE of a whole file: what `general.file_type` says the big tensors are. */
-const FILE_TYPE: Record<GgufDtype, number> = { f32: 0, f16: 1, bf16: 32 };
+const FILE_TYPE: Record<GgufDtype, number> = { f32: 0, f16: 1, q8_0: 7, bf16: 32 };
 
 /** llama.cpp tensor name of an HF parameter, or null for parameters llama.cpp has no use for. */
 export function ggufTensorName(hfName: string): string | null {
@@ -169,7 +169,18 @@ export function architectureMetadata(c: ModelConfig, a: HfArchConfig, dtype: Ggu
   ];
 }
 
-/** HF-named [out, in] tensors (hfExportTensors) as GGUF tensors: renamed, Llama q/k permuted, 1-D ones in F32. */
+/**
+ * Tensor type of an HF [out, in] tensor in a `dtype` file. llama.cpp keeps norms and biases (1-D) in F32 whatever
+ * the file type, as its converter does. q8_0 blocks run along a row, so a matrix whose rows (`in`, ggml's ne0)
+ * are not whole blocks of 32 falls back to F16, as llama.cpp's converter does.
+ */
+export function ggufTensorDtype(shape: readonly number[], dtype: GgufDtype): GgufDtype {
+  if (shape.length === 1) return 'f32';
+  if (dtype === 'q8_0' && shape[shape.length - 1]! % Q8_0_BLOCK !== 0) return 'f16';
+  return dtype;
+}
+
+/** HF-named [out, in] tensors (hfExportTensors) as GGUF tensors: renamed, Llama q/k permuted, typed by ggufTensorDtype. */
 export function* ggufModelTensors(c: ModelConfig, a: HfArchConfig, hf: Iterable<HfTensor>, dtype: GgufDtype): Generator<GgufTensor> {
   if (a.ropeScaling) yield { name: 'rope_freqs.weight', shape: [a.headDim / 2], data: llama3RopeFactors(a), dtype: 'f32' };
   for (const t of hf) {
@@ -179,8 +190,7 @@ export function* ggufModelTensors(c: ModelConfig, a: HfArchConfig, hf: Iterable<
     const rows = t.shape[0]!;
     const cols = t.shape.length === 2 ? t.shape[1]! : 1;
     const data = heads === null ? t.data : permuteRope(t.data, rows, cols, heads);
-    // llama.cpp keeps norms and biases in F32 whatever the file type (its converter does the same)
-    yield { name, shape: t.shape, data, dtype: t.shape.length === 1 ? 'f32' : dtype };
+    yield { name, shape: t.shape, data, dtype: ggufTensorDtype(t.shape, dtype) };
   }
 }
 

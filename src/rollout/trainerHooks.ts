@@ -4,6 +4,7 @@ import type { Policy } from '../model/policy.js';
 import type { ScoredRollout } from '../types.js';
 import { TfjsEngine, type RolloutEngine } from './engine.js';
 import type { GgufDtype } from './gguf.js';
+import type { LlamaDriverChoice } from './llamaDriver.js';
 import { checkRolloutIs, importanceWeights, type RolloutIsMode } from './importance.js';
 
 /**
@@ -16,7 +17,7 @@ export interface RolloutEngineConfig {
   engine: 'tfjs' | 'llama_cpp';
   sync_every: number;
   temperature: number;
-  llama_cpp: { dtype: GgufDtype; kv_cache: 'f16' | 'f32'; sequences: number; threads: number | null; gpu: 'auto' | 'off' };
+  llama_cpp: { dtype: GgufDtype; kv_cache: 'f16' | 'f32'; sequences: number; threads: number | null; gpu: 'auto' | 'off'; driver: LlamaDriverChoice };
 }
 
 type WithPrompt = ScoredRollout & { promptTokens: number[] };
@@ -47,6 +48,7 @@ export class RolloutHooks {
       sequences: l.sequences,
       threads: l.threads,
       gpu: l.gpu === 'off' ? false : 'auto',
+      driver: l.driver,
     });
     return new RolloutHooks(engine, policy, cfg);
   }

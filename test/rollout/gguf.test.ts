@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
 import { makeTinyHfCheckpoint } from '../../src/model/hf/tiny.js';
 import { loadHfPolicy } from '../../src/model/hfModel.js';
-import { bool, f32, str, u32, writeGguf, GGUF_ALIGNMENT } from '../../src/rollout/gguf.js';
+import { bool, f32, quantizeQ8_0, str, u32, writeGguf, GGUF_ALIGNMENT } from '../../src/rollout/gguf.js';
 import { exportLoraGguf, exportModelGguf } from '../../src/rollout/ggufExport.js';
 import { ggufTensorName, permuteRope, preTokenizerName } from '../../src/rollout/ggufModel.js';
 
@@ -59,6 +59,86 @@ describe('writeGguf', () => {
 
   it('refuses a tensor whose data does not fill its shape, naming it', () => {
     expect(() => writeGguf(path.join(root, 'bad.gguf'), [], [{ name: 'w', shape: [2, 2], data: new Float32Array(3), dtype: 'f32' }])).toThrow(/tensor "w" has 3 values/);
+  });
+});
+
+describe('q8_0', () => {
+  /** Block b of a q8_0 buffer as [fp16 bits of d, ...32 int8 q]. */
+  const block = (bytes: Uint8Array, b: number): number[] => {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset + 34 * b, 34);
+    return [dv.getUint16(0, true), ...Array.from({ length: 32 }, (_, j) => dv.getInt8(2 + j))];
+  };
+
+  it('quantizes blocks of 32 by hand-computed scales, halves rounding away from zero (roundf)', () => {
+    const x = new Float32Array(4 * 32);
+    // block 0: amax 127 → d = 1 (fp16 0x3c00), q = x rounded, ±2.5 → ±3 and ±0.5 → ±1 (Math.round would give -2, 0)
+    x.set([127, -2.5, 2.5, -0.5, 0.5, 1.4, -1.6, -127], 0);
+    // block 1: all zero → d = 0 and q = 0
+    // block 2: amax 63.5 → d = 0.5 (fp16 0x3800), q = round(2x): -63.5 → -127, 0.25 → 1, -0.25 → -1, 0.3 → 1
+    x.set([-63.5, 0.25, -0.25, 0.3, 10], 64);
+    // block 3: amax 4 → d = 4/127 = 0.0314961 = 2^-5 · (1 + 8.06/1024) → fp16 exponent 10, mantissa 8: 0x2808;
+    // 1/d = 31.75, so 1 → 31.75 → 32, -0.1 → -3.175 → -3, 4 → 127, -2 → -63.5 → -64 (1/d is 31.75 to float32 rounding: check it is not a tie)
+    x.set([4, 1, -0.1, -3], 96);
+    const q = quantizeQ8_0(x);
+    expect(q.length).toBe(4 * 34);
+    const pad = (v: number[]): number[] => [...v, ...new Array<number>(33 - v.length).fill(0)];
+    expect(block(q, 0)).toEqual(pad([0x3c00, 127, -3, 3, -1, 1, 1, -2, -127]));
+    expect(block(q, 1)).toEqual(pad([0]));
+    expect(block(q, 2)).toEqual(pad([0x3800, -127, 1, -1, 1, 20]));
+    // -3 · 31.75 = -95.25 → -95
+    expect(block(q, 3)).toEqual(pad([0x2808, 127, 32, -3, -95]));
+    expect(() => quantizeQ8_0(new Float32Array(40), 'w')).toThrow(/tensor "w" has 40 values, not whole q8_0 blocks/);
+  });
+
+  it('writes Q8_0 tensors (type 8) with offsets from 34 bytes per block, read back by node-llama-cpp; rows not a multiple of 32 are refused', async () => {
+    const file = path.join(root, 'q8.gguf');
+    // w: 2 rows of 64 = 4 blocks = 136 bytes, padded to 160; n: 3 f32 = 12 bytes, padded to 32
+    const w = Float32Array.from({ length: 128 }, (_, i) => (i % 32 === 0 ? 127 : (i % 7) - 3));
+    writeGguf(
+      file,
+      [['general.architecture', str('llama')]],
+      [
+        { name: 'w', shape: [2, 64], data: w, dtype: 'q8_0' },
+        { name: 'n', shape: [3], data: Float32Array.from([1, 2, 3]), dtype: 'f32' },
+        { name: 'v', shape: [1, 32], data: new Float32Array(32).fill(-1), dtype: 'q8_0' },
+      ],
+    );
+    const info = await readGgufFileInfo(file, { logWarnings: false });
+    const t = info.tensorInfo!;
+    expect(t.map((x) => [x.name, x.dimensions.map(Number), x.ggmlType, Number(x.offset)])).toEqual([
+      ['w', [64, 2], 8, 0],
+      ['n', [3], 0, 160],
+      ['v', [32, 1], 8, 192],
+    ]);
+    const bytes = fs.readFileSync(file);
+    const start = info.infoEndOffset!;
+    expect(start % GGUF_ALIGNMENT).toBe(0);
+    expect(bytes.length).toBe(start + 192 + 64); // v's 34 bytes padded to 64
+    // first block of w: amax 127 → d = 1, q = the values; v: d = 1/127 (fp16 0x2008: 2^-7 · (1 + 8.06/1024)), q = -127
+    expect(bytes.readUInt16LE(start)).toBe(0x3c00);
+    expect(Array.from(bytes.subarray(start + 2, start + 6), (b) => (b << 24) >> 24)).toEqual([127, -2, -1, 0]);
+    expect(bytes.readFloatLE(start + 160 + 4)).toBe(2);
+    expect(bytes.readUInt16LE(start + 192)).toBe(0x2008);
+    expect((bytes[start + 192 + 2]! << 24) >> 24).toBe(-127);
+    expect(() => writeGguf(path.join(root, 'bad8.gguf'), [], [{ name: 'r', shape: [2, 40], data: new Float32Array(80), dtype: 'q8_0' }])).toThrow(/tensor "r" has rows of 40 values; q8_0 needs a multiple of 32/);
+  });
+
+  it('exports matrices whose rows are whole blocks as Q8_0 and the others as F16; norms stay F32', async () => {
+    // tiny qwen3: hidden 48 (q/k/v/gate/up/embedding rows: 48, not whole blocks), o_proj rows 6 heads · 16 = 96,
+    // down_proj rows 80 (not whole blocks)
+    const dir = path.join(root, 'qwen3-q8');
+    makeTinyHfCheckpoint(dir, { modelType: 'qwen3', dtype: 'f32' });
+    const policy = loadHfPolicy(dir, { contextLength: 64 });
+    try {
+      const file = path.join(root, 'q3-q8.gguf');
+      exportModelGguf(policy, await policy.readWeights(), file, { dtype: 'q8_0' });
+      const info = await readGgufFileInfo(file, { logWarnings: false });
+      expect((info.metadata as unknown as Record<string, Record<string, unknown>>).general!.file_type).toBe(7); // LLAMA_FTYPE_MOSTLY_Q8_0
+      const type = (n: string): number => info.tensorInfo!.find((t) => t.name === n)!.ggmlType;
+      expect(['token_embd.weight', 'blk.0.attn_q.weight', 'blk.0.attn_output.weight', 'blk.0.ffn_down.weight', 'blk.0.attn_norm.weight'].map(type)).toEqual([1, 1, 8, 1, 0]);
+    } finally {
+      policy.dispose();
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import type { Policy } from '../../src/model/policy.js';
 import { encodePrompt, stopTokens } from '../../src/model/prompt.js';
 import { Rng } from '../../src/util/rng.js';
 import { loadLlama, LlamaCppEngine, type LlamaCppOptions } from '../../src/rollout/llamaCpp.js';
+import { loadNativeLlama } from '../../src/rollout/llamaNative.js';
 
 /**
  * llama.cpp against tfjs on the tiny HF checkpoints (tfjs itself is checked against transformers in
@@ -22,8 +23,7 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 beforeAll(async () => {
   await initBackend('cpu');
   try {
-    const { llama } = await loadLlama(false);
-    await llama.dispose();
+    await loadLlama(false); // the process's shared Llama: laconic never disposes it
   } catch (e) {
     binaryError = (e as Error).message;
   }
@@ -39,9 +39,21 @@ function tiny(mt: TinyModelType, lora = false): Policy {
 
 let runs = 0;
 // Several sequences per context, as training runs it: the prompts' prefills and the decode steps of other
-// sequences share llama_decode batches (the batch-composition test below pins that down).
-function opts(extra: Partial<LlamaCppOptions> = {}): LlamaCppOptions {
-  return { workDir: path.join(root, `run-${runs++}`), dtype: 'f32', kvCache: 'f32', sequences: 4, gpu: false, threads: 1, ...extra };
+// sequences share llama_decode batches (the batch-composition test below pins that down). Not through
+// node-llama-cpp: with several sequences in one context, 3.21.1 now and then samples a sequence from another
+// sequence's logits (answers shifted by one prompt; 4 of 10 runs of this file failed one of its checks, laconic's
+// driver 0 of 10), so its checks run one sequence per context and the batch-composition test is laconic's only.
+function opts(driver: Driver, extra: Partial<LlamaCppOptions> = {}): LlamaCppOptions {
+  const o: LlamaCppOptions = { workDir: path.join(root, `run-${runs++}`), dtype: 'f32', kvCache: 'f32', sequences: 4, gpu: false, threads: 1, driver, ...extra };
+  return driver === 'node_llama_cpp' ? { ...o, sequences: 1 } : o;
+}
+
+type Driver = 'native' | 'node_llama_cpp';
+/** Why `driver` cannot run here, or null. */
+function unavailable(driver: Driver): string | null {
+  if (binaryError) return `node-llama-cpp binary cannot load here: ${binaryError}`;
+  const n = loadNativeLlama();
+  return driver === 'native' && !n.ok ? `laconic's llama.cpp driver is not built: ${n.why}` : null;
 }
 
 /** Non-zero LoRA B factors (PEFT starts them at zero, which would make the adapter invisible). */
@@ -70,13 +82,16 @@ async function compareGreedy(policy: Policy, engine: LlamaCppEngine): Promise<{ 
   return { agree: same / total, firstDelta };
 }
 
-describe('llama.cpp rollout engine', () => {
+// Both drivers pass the same checks: laconic's own (C decode loop and sampler) and node-llama-cpp's API.
+for (const driver of ['native', 'node_llama_cpp'] as const)
+describe(`llama.cpp rollout engine (${driver} driver)`, () => {
   for (const mt of ['qwen2', 'qwen3', 'llama'] as const) {
     it(`${mt}: greedy continuations and first-step logprobs agree with tfjs`, async (ctx) => {
-      if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+      if (unavailable(driver)) ctx.skip(unavailable(driver)!);
       const policy = tiny(mt);
-      const engine = await LlamaCppEngine.open(policy, opts());
+      const engine = await LlamaCppEngine.open(policy, opts(driver));
       try {
+        expect(engine.driverName).toBe(driver);
         const r = await compareGreedy(policy, engine);
         expect(r.agree).toBeGreaterThanOrEqual(0.95);
         expect(r.firstDelta).toBeLessThan(1e-2);
@@ -88,10 +103,10 @@ describe('llama.cpp rollout engine', () => {
   }
 
   it('llama + LoRA: the adapter file (with the q/k permutation of B) matches tfjs, and a sync brings new adapters', async (ctx) => {
-    if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+    if (unavailable(driver)) ctx.skip(unavailable(driver)!);
     const policy = tiny('llama', true);
     randomizeLora(policy, 1);
-    const engine = await LlamaCppEngine.open(policy, opts());
+    const engine = await LlamaCppEngine.open(policy, opts(driver));
     try {
       const before = await compareGreedy(policy, engine);
       expect(before.agree, JSON.stringify(before)).toBeGreaterThanOrEqual(0.95);
@@ -112,9 +127,9 @@ describe('llama.cpp rollout engine', () => {
   });
 
   it('full fine-tuning: a sync re-exports and reloads the model', async (ctx) => {
-    if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+    if (unavailable(driver)) ctx.skip(unavailable(driver)!);
     const policy = tiny('qwen3');
-    const engine = await LlamaCppEngine.open(policy, opts());
+    const engine = await LlamaCppEngine.open(policy, opts(driver));
     try {
       const w = policy.getWeights();
       const rng = new Rng(3);
@@ -133,9 +148,9 @@ describe('llama.cpp rollout engine', () => {
   });
 
   it('sampling: per-sequence budgets, stop tokens, finish reasons, and the logprobs tfjs gives the same tokens at T', async (ctx) => {
-    if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+    if (unavailable(driver)) ctx.skip(unavailable(driver)!);
     const policy = tiny('qwen2');
-    const engine = await LlamaCppEngine.open(policy, opts({ sequences: 3 }));
+    const engine = await LlamaCppEngine.open(policy, opts(driver, { sequences: 3 }));
     try {
       const tok = policy.tokenizer!;
       const prompts = Array.from({ length: 10 }, (_, i) => encodePrompt(tok, PROMPTS[i % PROMPTS.length]!));
@@ -170,10 +185,11 @@ describe('llama.cpp rollout engine', () => {
   });
 
   it('batch composition: prompts decoded alone, batched, and batched in another order give the same tokens and logprobs', async (ctx) => {
-    if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+    if (unavailable(driver)) ctx.skip(unavailable(driver)!);
+    if (driver === 'node_llama_cpp') ctx.skip('node-llama-cpp 3.21.1 mixes up sequences now and then with several per context (see opts)');
     const policy = tiny('llama');
-    const alone = await LlamaCppEngine.open(policy, opts({ sequences: 1 }));
-    const batched = await LlamaCppEngine.open(policy, opts({ sequences: 3 }));
+    const alone = await LlamaCppEngine.open(policy, opts(driver, { sequences: 1 }));
+    const batched = await LlamaCppEngine.open(policy, opts(driver, { sequences: 3 }));
     try {
       const tok = policy.tokenizer!;
       // more prompts than sequences, of different lengths and budgets: a prompt's prefill lands in a batch with
@@ -206,7 +222,7 @@ describe('llama.cpp rollout engine', () => {
     const { Policy } = await import('../../src/model/policy.js');
     const policy = Policy.create({ vocabSize: 16, contextLength: 16, dModel: 16, nLayers: 1, nHeads: 2 }, { seed: 0 });
     try {
-      await expect(LlamaCppEngine.open(policy, opts())).rejects.toThrow(/llama\.cpp runs Hugging Face architectures/);
+      await expect(LlamaCppEngine.open(policy, opts(driver))).rejects.toThrow(/llama\.cpp runs Hugging Face architectures/);
     } finally {
       policy.dispose();
     }

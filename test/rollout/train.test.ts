@@ -19,8 +19,7 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 let binaryError: string | null = null;
 beforeAll(async () => {
   try {
-    const { llama } = await loadLlama(false);
-    await llama.dispose();
+    await loadLlama(false); // the process's shared Llama: laconic never disposes it
   } catch (e) {
     binaryError = (e as Error).message;
   }
