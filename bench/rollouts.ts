@@ -113,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
       load_avg: round(os.loadavg()[0]!, 1),
       sync_ms: round(syncMs),
       mode: r > 0 ? `lora r ${r}` : 'full',
-      detail: engineName === 'tfjs' ? `${info.name}${info.detail ? ` (${info.detail})` : ''}` : `${(engine as LlamaCppEngine).device}, ${threads ?? 'default'} thread(s), ${String(args.dtype ?? 'f32')} weights`,
+      detail: engineName === 'tfjs' ? `${info.name}${info.detail ? ` (${info.detail})` : ''}` : `${(engine as LlamaCppEngine).device}, ${String(args.dtype ?? 'f32')} weights`,
       ...(engineName === 'llama_cpp' ? { driver: (engine as LlamaCppEngine).driverName } : {}),
       sample: `${promptLen}+${newTokens}`,
       top_k: topK,

@@ -81,7 +81,8 @@ export class NativeLlamaDriver implements LlamaDriver {
   }
 
   get device(): string {
-    return `llama.cpp CPU (${this.shape.threads ?? os.availableParallelism()} threads), laconic driver`;
+    const n = this.shape.threads ?? os.availableParallelism();
+    return `llama.cpp CPU (${n} thread${n === 1 ? '' : 's'}), laconic driver`;
   }
 
   async loadModel(file: string): Promise<void> {
