@@ -1,7 +1,7 @@
 /**
  * Rollout throughput of the sampling engines at a real model's shape:
  *   npm run bench -- rollouts --shape smollm2-135m --engine tfjs|llama_cpp [--sequences 16,64] [--prompt 32]
- *     [--new-tokens 32] [--lora R] [--top-k K] [--threads N] [--workers N] [--dtype f32|f16|bf16|q8_0] [--kv f16|f32] [--driver auto|native|node_llama_cpp] [--backend wasm]
+ *     [--new-tokens 32] [--ragged] [--lora R] [--top-k K] [--threads N] [--workers N] [--dtype f32|f16|bf16|q8_0] [--kv f16|f32] [--driver auto|native|node_llama_cpp] [--backend wasm]
  *
  * A random-weight model of the published config.json (HF_SHAPES in bench/index.ts; no download) with a small
  * byte-level BPE tokenizer (the GGUF needs one; rows past it become placeholder tokens). For each sequence
@@ -85,10 +85,20 @@ async function main(argv: string[]): Promise<void> {
   const engine = await openEngine(engineName, policy, args, { dir, sequences: Math.max(...counts), threads });
   const rng = new Rng(1);
   const V = config.vocabSize;
+  // --ragged: answers of different lengths, as RL's are (budgets uniform in 1..new-tokens): sequences finish apart
+  const ragged = args.ragged !== undefined;
   const run = (n: number, budget: number) =>
     engine.sample(
       Array.from({ length: n }, () => Array.from({ length: promptLen }, () => rng.int(3, V - 1))),
-      { temperature: 1, topK, stopTokens: [], maxNewTokens: budget, rng, logprobTemperature: 1, batchSize: n },
+      {
+        temperature: 1,
+        topK,
+        stopTokens: [],
+        maxNewTokens: ragged ? Array.from({ length: n }, () => rng.int(1, budget)) : budget,
+        rng,
+        logprobTemperature: 1,
+        batchSize: n,
+      },
     );
   await run(2, 2); // warm-up: context, caches, packing
   say('warm-up done');
@@ -115,7 +125,7 @@ async function main(argv: string[]): Promise<void> {
       mode: r > 0 ? `lora r ${r}` : 'full',
       detail: engineName === 'tfjs' ? `${info.name}${info.detail ? ` (${info.detail})` : ''}` : `${(engine as LlamaCppEngine).device}, ${String(args.dtype ?? 'f32')} weights`,
       ...(engineName === 'llama_cpp' ? { driver: (engine as LlamaCppEngine).driverName } : {}),
-      sample: `${promptLen}+${newTokens}`,
+      sample: `${promptLen}+${ragged ? `1..${newTokens}` : newTokens}`,
       top_k: topK,
       peak_rss_mb: peakRssMb(),
     });

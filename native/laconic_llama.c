@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define NAPI_VERSION 8
 #include <node_api.h>
 #include "llama.h"
 #include "ggml-backend.h"
@@ -192,15 +193,21 @@ static int draw_row(const float *w, const double *bsum, int V, double u) {
   return last;
 }
 
+// The drawn token, or -1 when the row is not finite (a diverged model): the caller stops with an error
+// rather than sampling garbage into the importance weights.
 static int sample_row(const float *z, int V, const SampleParams *p, uint64_t *rng, Scratch *s, float *logprob) {
   const float mx = row_max(z, V);
+  if (!isfinite(mx)) return -1;
   if (p->greedy || p->temperature == 0) {
     int arg = 0;
-    while (z[arg] != mx) arg++;
-    *logprob = (float)(-log(exp_row(z, s->w, V, mx, 1.0f, s->bsum)));
+    while (arg < V - 1 && z[arg] != mx) arg++;
+    const double t = exp_row(z, s->w, V, mx, 1.0f, s->bsum);
+    if (!isfinite(t)) return -1;
+    *logprob = (float)(-log(t));
     return arg;
   }
   const double total = exp_row(z, s->w, V, mx, 1.0f / p->temperature, s->bsum);
+  if (!isfinite(total)) return -1;
   if ((p->top_k <= 0 || p->top_k >= V) && p->top_p >= 1) {
     const int tok = draw_row(s->w, s->bsum, V, uniform(rng) * total);
     *logprob = (float)(log((double)s->w[tok]) - log(total));
@@ -224,11 +231,30 @@ static int sample_row(const float *z, int V, const SampleParams *p, uint64_t *rn
 typedef struct {
   struct llama_model *model;
   struct llama_context *ctx;
+  struct Adapter *ctx_adapter; // the adapter the context was created with
   int n_vocab;
   int n_seq;
   int n_batch;
   int busy;
 } Engine;
+
+// A LoRA adapter of one engine's model; freed explicitly (llama.cpp would free it with the model).
+typedef struct Adapter {
+  Engine *e;
+  struct llama_adapter_lora *a;
+} Adapter;
+
+// Handles are tagged so that an engine passed where an adapter belongs (or anything else) is refused.
+static const napi_type_tag ENGINE_TAG = {0x6c61636f6e69636cULL, 0x6c6c616d61456e67ULL};
+static const napi_type_tag ADAPTER_TAG = {0x6c61636f6e69636cULL, 0x6c6c616d61416461ULL};
+
+static void *tagged(napi_env env, napi_value v, const napi_type_tag *tag) {
+  bool ok = false;
+  void *p = NULL;
+  if (napi_check_object_type_tag(env, v, tag, &ok) != napi_ok || !ok) return NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return p;
+}
 
 static void quiet_log(enum ggml_log_level level, const char *text, void *data) {
   (void)data;
@@ -259,8 +285,8 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
 }
 
 static Engine *engine_of(napi_env env, napi_value v) {
-  Engine *e = NULL;
-  if (napi_get_value_external(env, v, (void **)&e) != napi_ok || !e) {
+  Engine *e = tagged(env, v, &ENGINE_TAG);
+  if (!e) {
     napi_throw_error(env, NULL, "laconic_llama: not an engine handle");
     return NULL;
   }
@@ -293,6 +319,7 @@ static napi_value js_load_model(napi_env env, napi_callback_info info) {
   e->n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(m));
   napi_value out;
   CHECK(env, napi_create_external(env, e, NULL, NULL, &out));
+  CHECK(env, napi_type_tag_object(env, out, &ENGINE_TAG));
   return out;
 }
 
@@ -313,6 +340,8 @@ static napi_value js_load_adapter(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Engine *e = argc >= 2 ? engine_of(env, argv[0]) : NULL;
   if (!e) return NULL;
+  // loading inserts into the model's adapter set, which a running decode reads
+  if (e->busy) return throw_msg(env, "laconic_llama.loadAdapter: a generate() call is running on this engine");
   char file[4096];
   if (!get_string(env, argv[1], file, sizeof file)) return throw_msg(env, "laconic_llama.loadAdapter(handle, path)");
   struct llama_adapter_lora *a = llama_adapter_lora_init(e->model, file);
@@ -321,14 +350,19 @@ static napi_value js_load_adapter(napi_env env, napi_callback_info info) {
     snprintf(msg, sizeof msg, "llama.cpp could not load the LoRA adapter %s", file);
     return throw_msg(env, msg);
   }
+  Adapter *w = malloc(sizeof(Adapter));
+  w->e = e;
+  w->a = a;
   napi_value ext;
-  CHECK(env, napi_create_external(env, a, NULL, NULL, &ext));
+  CHECK(env, napi_create_external(env, w, NULL, NULL, &ext));
+  CHECK(env, napi_type_tag_object(env, ext, &ADAPTER_TAG));
   return ext;
 }
 
 static void free_context(Engine *e) {
   if (e->ctx) llama_free(e->ctx);
   e->ctx = NULL;
+  e->ctx_adapter = NULL;
 }
 
 // newContext(handle, {sequences, perSequence, threads, kvF32}, adapter | null): replaces the engine's context
@@ -342,10 +376,14 @@ static napi_value js_new_context(napi_env env, napi_callback_info info) {
   free_context(e);
   int seqs = get_int(env, argv[1], "sequences", 1), per = get_int(env, argv[1], "perSequence", 256);
   int threads = get_int(env, argv[1], "threads", 0), kv32 = get_int(env, argv[1], "kvF32", 0);
-  struct llama_adapter_lora *a = NULL;
+  Adapter *a = NULL;
   napi_valuetype t;
   CHECK(env, napi_typeof(env, argv[2], &t));
-  if (t == napi_external) CHECK(env, napi_get_value_external(env, argv[2], (void **)&a));
+  if (t != napi_null && t != napi_undefined) {
+    a = tagged(env, argv[2], &ADAPTER_TAG);
+    if (!a || !a->a) return throw_msg(env, "laconic_llama.newContext: not a live adapter handle");
+    if (a->e != e) return throw_msg(env, "laconic_llama.newContext: the adapter was loaded for another model");
+  }
   struct llama_context_params cp = llama_context_default_params();
   cp.n_seq_max = (uint32_t)seqs;
   cp.n_ctx = (uint32_t)(seqs * per);
@@ -363,11 +401,12 @@ static napi_value js_new_context(napi_env env, napi_callback_info info) {
   struct llama_context *ctx = llama_init_from_model(e->model, cp);
   if (!ctx) return throw_msg(env, "llama.cpp could not create a context (out of memory?)");
   float scale = 1.0f;
-  if (a && llama_set_adapters_lora(ctx, &a, 1, &scale) != 0) {
+  if (a && llama_set_adapters_lora(ctx, &a->a, 1, &scale) != 0) {
     llama_free(ctx);
     return throw_msg(env, "llama.cpp refused the LoRA adapter for this model");
   }
   e->ctx = ctx;
+  e->ctx_adapter = a;
   e->n_seq = seqs;
   e->n_batch = (int)cp.n_batch;
   return NULL;
@@ -385,14 +424,17 @@ static napi_value js_free_context(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// freeAdapter(adapter): no context may still use it
+// freeAdapter(adapter): refused while the engine's context uses it
 static napi_value js_free_adapter(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  void *a = NULL;
-  if (argc < 1 || napi_get_value_external(env, argv[0], &a) != napi_ok || !a) return throw_msg(env, "laconic_llama.freeAdapter(adapter)");
-  llama_adapter_lora_free((struct llama_adapter_lora *)a);
+  Adapter *a = argc >= 1 ? tagged(env, argv[0], &ADAPTER_TAG) : NULL;
+  if (!a) return throw_msg(env, "laconic_llama.freeAdapter(adapter)");
+  if (!a->a) return NULL; // freed already (or with its model)
+  if (a->e->ctx_adapter == a) return throw_msg(env, "laconic_llama.freeAdapter: the engine's context still uses it (freeContext first)");
+  if (a->e->model) llama_adapter_lora_free(a->a);
+  a->a = NULL;
   return NULL;
 }
 
@@ -426,7 +468,7 @@ typedef struct {
   Engine *e;
   int32_t *prompts, *poff, *budgets, *stops;
   uint64_t *seeds;
-  int n, n_stops;
+  int n, n_stops, compact;
   SampleParams sp;
   int32_t *tokens, *ooff, *counts;
   float *logprobs;
@@ -476,6 +518,23 @@ static void fill_prompts(GenJob *j, Lane *L, int S, int cap, struct llama_batch 
   }
 }
 
+// Once no prompt is left, keep the busy sequences on the lowest ids: with one KV stream per sequence llama.cpp
+// splits a batch wherever the sequence ids stop being consecutive, and every split is one more pass over the
+// weights. The highest busy sequence moves into the lowest free one (its cells are copied at the next decode).
+static void compact(Lane *L, int S, llama_memory_t mem) {
+  int lo = 0, hi = S - 1;
+  for (;;) {
+    while (lo < S && L[lo].prompt >= 0) lo++;
+    while (hi >= 0 && L[hi].prompt < 0) hi--;
+    if (lo >= hi) return;
+    llama_memory_seq_rm(mem, lo, -1, -1);
+    llama_memory_seq_cp(mem, hi, lo, -1, -1);
+    llama_memory_seq_rm(mem, hi, -1, -1);
+    L[lo] = L[hi];
+    L[hi] = (Lane){.prompt = -1, .pending = -1, .row = -1};
+  }
+}
+
 static void gen_execute(napi_env env, void *data) {
   (void)env;
   GenJob *j = data;
@@ -513,6 +572,10 @@ static void gen_execute(napi_env env, void *data) {
       const int i = L[l].prompt;
       float lp;
       const int tok = sample_row(z, V, &j->sp, &L[l].rng, &sc, &lp);
+      if (tok < 0) {
+        snprintf(j->err, sizeof j->err, "llama.cpp returned non-finite logits for prompt %d (the exported weights hold NaN or inf?)", i);
+        goto done;
+      }
       const int o = j->ooff[i] + L[l].gen++;
       j->tokens[o] = tok;
       j->logprobs[o] = lp;
@@ -524,6 +587,7 @@ static void gen_execute(napi_env env, void *data) {
         L[l].pending = tok;
       }
     }
+    if (next >= j->n && j->compact) compact(L, S, mem);
   }
 done:
   llama_batch_free(b);
@@ -646,6 +710,11 @@ static napi_value js_generate(napi_env env, napi_callback_info info) {
     return NULL;
   }
   j->sp = (SampleParams){get_float(env, argv[6], "temperature", 1), get_int(env, argv[6], "topK", 0), get_float(env, argv[6], "topP", 1), get_int(env, argv[6], "greedy", 0)};
+  j->compact = get_int(env, argv[6], "compact", 1);
+  if (!j->sp.greedy && j->sp.temperature != 0 && !(j->sp.temperature >= 1e-6f && isfinite(1.0f / j->sp.temperature))) {
+    job_free(j);
+    return throw_msg(env, "laconic_llama.generate: temperature must be 0 (greedy) or at least 1e-6");
+  }
   j->ooff = malloc(sizeof(int32_t) * (nb + 1));
   j->ooff[0] = 0;
   for (int i = 0; i < j->n; i++) j->ooff[i + 1] = j->ooff[i] + (j->budgets[i] > 0 ? j->budgets[i] : 0);
@@ -657,8 +726,16 @@ static napi_value js_generate(napi_env env, napi_callback_info info) {
   CHECK(env, napi_create_promise(env, &j->deferred, &promise));
   CHECK(env, napi_create_string_utf8(env, "laconic_llama.generate", NAPI_AUTO_LENGTH, &name));
   CHECK(env, napi_create_async_work(env, NULL, name, gen_execute, gen_complete, j, &j->work));
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_async_work(env, j->work);
+    napi_value msg, err;
+    napi_create_string_utf8(env, "laconic_llama.generate: could not queue the job", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, j->deferred, err);
+    job_free(j);
+    return promise;
+  }
   e->busy = 1;
-  CHECK(env, napi_queue_async_work(env, j->work));
   return promise;
 }
 

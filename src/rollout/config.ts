@@ -14,7 +14,7 @@ export const LlamaCppSchema = z
         "Tensor type of the exported GGUF model matrices (norms and biases stay f32, LoRA adapters are always f32). f32 agrees with tfjs; bf16 decodes ~1.7x faster on CPUs with avx512_bf16 and moves logprobs by ~1e-2; q8_0 is llama.cpp's 8-bit blocks (an fp16 scale per 32 values of a row; matrices whose rows are not a multiple of 32 are written f16) and moves logprobs more. rollout_is corrects the mismatch.",
       ),
     kv_cache: z.enum(['f16', 'f32']).default('f16').describe("Key/value cache precision: f16 (llama.cpp's default, fastest) or f32 (no flash attention; agrees with tfjs to float32 rounding)."),
-    sequences: z.number().int().positive().default(64).describe('Sequences decoded together in one llama.cpp context.'),
+    sequences: z.number().int().positive().max(256).default(64).describe("Sequences decoded together in one llama.cpp context (llama.cpp's limit is 256)."),
     threads: z.number().int().positive().nullable().default(null).describe("CPU threads for llama.cpp (null = the binding's default: the math cores). Its threads spin at barriers: set the cores really free."),
     driver: z
       .enum(LLAMA_DRIVERS)

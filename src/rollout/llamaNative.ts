@@ -32,7 +32,7 @@ interface LlamaAddon {
     budgets: Int32Array,
     seeds: Float64Array,
     stops: Int32Array,
-    p: { temperature: number; topK: number; topP: number; greedy: number },
+    p: { temperature: number; topK: number; topP: number; greedy: number; compact: number },
   ): Promise<{ tokens: Int32Array; logprobs: Float32Array; counts: Int32Array; finish: Uint8Array }>;
   close(h: Handle): void;
 }
@@ -118,6 +118,7 @@ export class NativeLlamaDriver implements LlamaDriver {
     const h = this.need();
     if (this.contextSize < perSequence) {
       const cells = cellsFor(perSequence);
+      this.contextSize = 0; // newContext frees the old context first, also when it then fails
       // llama.cpp's own default is 4 threads whatever the machine; its threads spin, so never more than the cores
       const threads = this.shape.threads ?? os.availableParallelism();
       this.addon.newContext(h, { sequences: this.shape.sequences, perSequence: cells, threads, kvF32: this.shape.kvF32 ? 1 : 0 }, this.adapter);
@@ -127,18 +128,21 @@ export class NativeLlamaDriver implements LlamaDriver {
     prompts.forEach((q, i) => (offsets[i + 1] = offsets[i]! + q.length));
     const flat = new Int32Array(offsets[prompts.length]!);
     prompts.forEach((q, i) => flat.set(q, offsets[i]!));
-    const r = await this.addon.generate(h, flat, offsets, Int32Array.from(budgets), Float64Array.from(seeds), Int32Array.from(stops), {
+    const budget = Int32Array.from(budgets);
+    const r = await this.addon.generate(h, flat, offsets, budget, Float64Array.from(seeds), Int32Array.from(stops), {
       temperature: p.temperature,
       topK: p.topK,
       topP: p.topP,
       greedy: p.greedy ? 1 : 0,
+      // LACONIC_LLAMA_COMPACT=0 turns off moving busy sequences onto the lowest ids (to measure what it saves)
+      compact: process.env.LACONIC_LLAMA_COMPACT === '0' ? 0 : 1,
     });
     let at = 0;
     return prompts.map((_, i) => {
       const n = r.counts[i]!;
       const tokens = Array.from(r.tokens.subarray(at, at + n));
       const logprobs = Array.from(r.logprobs.subarray(at, at + n));
-      at += Math.max(0, budgets[i]!);
+      at += Math.max(0, budget[i]!);
       return { tokens, logprobs, length: n, finishReason: r.finish[i] ? 'stop' : 'length' };
     });
   }

@@ -151,6 +151,42 @@ describe.skipIf(!native.ok)("laconic's llama.cpp sampler draws from the distribu
     expect(c.stat, JSON.stringify(c)).toBeLessThan(chi2Crit(c.df));
   });
 
+  it('sequences that finish early hand their place to busy ones: the same answers, and logprobs tfjs confirms', async () => {
+    // budgets that leave gaps among the busy sequences once no prompt is left, so the driver moves sequences down
+    const prompts = ['What is 2+3?', 'hello there', 'count: 1 2 3', 'The answer is', 'x', 'ok'].map((t) => encodePrompt(policy.tokenizer!, t));
+    const o = { temperature: 1, stopTokens: [], maxNewTokens: [2, 30, 3, 30, 1, 30], rng: new Rng(5), logprobTemperature: 1 };
+    const moved = await engine.sample(prompts, o);
+    process.env.LACONIC_LLAMA_COMPACT = '0';
+    try {
+      const kept = await engine.sample(prompts, { ...o, rng: new Rng(5) });
+      expect(kept.map((s) => s.tokens)).toEqual(moved.map((s) => s.tokens));
+    } finally {
+      delete process.env.LACONIC_LLAMA_COMPACT;
+    }
+    expect(moved.map((s) => s.length)).toEqual([2, 30, 3, 30, 1, 30]);
+    const full = await policy.logprobs(moved.map((s, i) => [...prompts[i]!, ...s.tokens]));
+    moved.forEach((s, i) => s.logprobs.forEach((lp, j) => expect(Math.abs(lp - full[i]![prompts[i]!.length + j]!), `prompt ${i} token ${j}`).toBeLessThan(1e-3)));
+  });
+
+  it('a model with NaN weights stops with an error instead of sampling garbage', async () => {
+    const dir = path.join(root, 'nan');
+    makeTinyHfCheckpoint(dir, { modelType: 'qwen2', dtype: 'f32', seed: 4 });
+    const bad = loadHfPolicy(dir, { contextLength: 64 });
+    const w = bad.getWeights();
+    const name = [...w.keys()].find((k) => k.endsWith('norm.weight'))!;
+    w.set(name, w.get(name)!.map(() => NaN));
+    bad.setWeights(w);
+    const e = await LlamaCppEngine.open(bad, { workDir: path.join(root, 'nan-run'), dtype: 'f32', kvCache: 'f32', sequences: 2, gpu: false, threads: 1, driver: 'native' });
+    try {
+      const o = { temperature: 1, stopTokens: [], maxNewTokens: 3, rng: new Rng(0), logprobTemperature: 1 };
+      await expect(e.sample([prompt], o)).rejects.toThrow(/non-finite logits for prompt 0/);
+      await expect(e.sample([prompt], { ...o, greedy: true })).rejects.toThrow(/non-finite logits/);
+    } finally {
+      await e.close();
+      bad.dispose();
+    }
+  });
+
   it('bad prompts are refused with the prompt named', async () => {
     const o = { temperature: 1, stopTokens: [], maxNewTokens: 2, rng: new Rng(0), logprobTemperature: 1 };
     await expect(engine.sample([prompt, []], o)).rejects.toThrow(/prompt 1 is empty/);
