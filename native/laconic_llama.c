@@ -297,6 +297,26 @@ static Engine *engine_of(napi_env env, napi_value v) {
   return e;
 }
 
+// The engine of argv[0] (after `need` arguments), refused while a generate() runs on it: loading an adapter,
+// replacing or freeing the context, and closing all touch what the decode reads.
+static Engine *idle_engine(napi_env env, napi_callback_info info, size_t need, napi_value *argv, const char *what) {
+  size_t argc = need;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < need) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "laconic_llama.%s: %zu arguments expected", what, need);
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+  }
+  Engine *e = engine_of(env, argv[0]);
+  if (e && e->busy) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "laconic_llama.%s: a generate() call is running on this engine", what);
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+  }
+  return e;
+}
+
 // loadModel(path, gpuLayers) -> handle
 static napi_value js_load_model(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -335,13 +355,9 @@ static int32_t get_int(napi_env env, napi_value obj, const char *key, int32_t df
 
 // loadAdapter(handle, path) -> adapter handle (owned by the model until freeAdapter)
 static napi_value js_load_adapter(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = argc >= 2 ? engine_of(env, argv[0]) : NULL;
+  Engine *e = idle_engine(env, info, 2, argv, "loadAdapter"); // the model's adapter set is read by a decode
   if (!e) return NULL;
-  // loading inserts into the model's adapter set, which a running decode reads
-  if (e->busy) return throw_msg(env, "laconic_llama.loadAdapter: a generate() call is running on this engine");
   char file[4096];
   if (!get_string(env, argv[1], file, sizeof file)) return throw_msg(env, "laconic_llama.loadAdapter(handle, path)");
   struct llama_adapter_lora *a = llama_adapter_lora_init(e->model, file);
@@ -367,12 +383,9 @@ static void free_context(Engine *e) {
 
 // newContext(handle, {sequences, perSequence, threads, kvF32}, adapter | null): replaces the engine's context
 static napi_value js_new_context(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = argc >= 3 ? engine_of(env, argv[0]) : NULL;
+  Engine *e = idle_engine(env, info, 3, argv, "newContext");
   if (!e) return NULL;
-  if (e->busy) return throw_msg(env, "laconic_llama: a generate() call is running on this engine");
   free_context(e);
   int seqs = get_int(env, argv[1], "sequences", 1), per = get_int(env, argv[1], "perSequence", 256);
   int threads = get_int(env, argv[1], "threads", 0), kv32 = get_int(env, argv[1], "kvF32", 0);
@@ -414,12 +427,9 @@ static napi_value js_new_context(napi_env env, napi_callback_info info) {
 
 // freeContext(handle)
 static napi_value js_free_context(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = argc >= 1 ? engine_of(env, argv[0]) : NULL;
+  Engine *e = idle_engine(env, info, 1, argv, "freeContext");
   if (!e) return NULL;
-  if (e->busy) return throw_msg(env, "laconic_llama: freeContext() while generate() runs");
   free_context(e);
   return NULL;
 }
@@ -440,12 +450,9 @@ static napi_value js_free_adapter(napi_env env, napi_callback_info info) {
 
 // close(handle): context and model (and with it any adapter still attached)
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = argc >= 1 ? engine_of(env, argv[0]) : NULL;
+  Engine *e = idle_engine(env, info, 1, argv, "close");
   if (!e) return NULL;
-  if (e->busy) return throw_msg(env, "laconic_llama: close() while generate() runs");
   free_context(e);
   if (e->model) llama_model_free(e->model);
   e->model = NULL;

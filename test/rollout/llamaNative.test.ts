@@ -187,6 +187,25 @@ describe.skipIf(!native.ok)("laconic's llama.cpp sampler draws from the distribu
     }
   });
 
+  it('the raw handles refuse misuse: a handle of the wrong kind, a missing model, a bad temperature, a closed engine', () => {
+    const addon = (native as { ok: true; addon: Record<string, (...a: unknown[]) => unknown> }).addon;
+    const base = path.join(root, 'run', fs.readdirSync(path.join(root, 'run')).find((f) => f.endsWith('.gguf'))!);
+    const m1 = addon.loadModel!(base, 0);
+    const m2 = addon.loadModel!(base, 0);
+    try {
+      const opts = { sequences: 1, perSequence: 256, threads: 1, kvF32: 1 };
+      expect(() => addon.newContext!(m1, opts, m2)).toThrow(/not a live adapter handle/);
+      expect(() => addon.freeAdapter!(m1)).toThrow(/freeAdapter\(adapter\)/);
+      expect(() => addon.loadModel!(path.join(root, 'missing.gguf'), 0)).toThrow(/could not load the model .*missing\.gguf/);
+      addon.newContext!(m1, opts, null);
+      expect(() => addon.generate!(m1, new Int32Array([1]), new Int32Array([0, 1]), new Int32Array([1]), new Float64Array([0]), new Int32Array(0), { temperature: -1 })).toThrow(/temperature/);
+    } finally {
+      addon.close!(m1);
+      addon.close!(m2);
+    }
+    expect(() => addon.freeContext!(m1)).toThrow(/the engine was closed/);
+  });
+
   it('bad prompts are refused with the prompt named', async () => {
     const o = { temperature: 1, stopTokens: [], maxNewTokens: 2, rng: new Rng(0), logprobTemperature: 1 };
     await expect(engine.sample([prompt, []], o)).rejects.toThrow(/prompt 1 is empty/);
