@@ -1,7 +1,7 @@
 /**
  * Rollout throughput of the sampling engines at a real model's shape:
  *   npm run bench -- rollouts --shape smollm2-135m --engine tfjs|llama_cpp [--sequences 16,64] [--prompt 32]
- *     [--new-tokens 32] [--ragged] [--lora R] [--top-k K] [--threads N] [--workers N] [--dtype f32|f16|bf16|q8_0] [--kv f16|f32] [--driver auto|native|node_llama_cpp] [--backend wasm]
+ *     [--new-tokens 32] [--ragged] [--lora R] [--lora-sync adapter|merged] [--top-k K] [--threads N] [--workers N] [--dtype f32|f16|bf16|q8_0] [--kv f16|f32] [--driver auto|native|node_llama_cpp] [--backend wasm]
  *
  * A random-weight model of the published config.json (HF_SHAPES in bench/index.ts; no download) with a small
  * byte-level BPE tokenizer (the GGUF needs one; rows past it become placeholder tokens). For each sequence
@@ -57,6 +57,7 @@ async function openEngine(
     gpu: false,
     threads: o.threads,
     driver: String(args.driver ?? 'auto') as LlamaDriverChoice,
+    loraSync: args['lora-sync'] === 'merged' ? 'merged' : 'adapter',
   });
 }
 
@@ -122,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
       tokens_per_cpu_s: round(tokens / cpuS),
       load_avg: round(os.loadavg()[0]!, 1),
       sync_ms: round(syncMs),
-      mode: r > 0 ? `lora r ${r}` : 'full',
+      mode: r > 0 ? `lora r ${r}${args['lora-sync'] === 'merged' ? ', merged' : ''}` : 'full',
       detail: engineName === 'tfjs' ? `${info.name}${info.detail ? ` (${info.detail})` : ''}` : `${(engine as LlamaCppEngine).device}, ${String(args.dtype ?? 'f32')} weights`,
       ...(engineName === 'llama_cpp' ? { driver: (engine as LlamaCppEngine).driverName } : {}),
       sample: `${promptLen}+${ragged ? `1..${newTokens}` : newTokens}`,

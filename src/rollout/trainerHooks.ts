@@ -17,7 +17,7 @@ export interface RolloutEngineConfig {
   engine: 'tfjs' | 'llama_cpp';
   sync_every: number;
   temperature: number;
-  llama_cpp: { dtype: GgufDtype; kv_cache: 'f16' | 'f32'; sequences: number; threads: number | null; gpu: 'auto' | 'off'; driver: LlamaDriverChoice };
+  llama_cpp: { dtype: GgufDtype; kv_cache: 'f16' | 'f32'; sequences: number; threads: number | null; gpu: 'auto' | 'off'; driver: LlamaDriverChoice; lora_sync: 'adapter' | 'merged' };
 }
 
 type WithPrompt = ScoredRollout & { promptTokens: number[] };
@@ -49,6 +49,7 @@ export class RolloutHooks {
       threads: l.threads,
       gpu: l.gpu === 'off' ? false : 'auto',
       driver: l.driver,
+      loraSync: l.lora_sync,
     });
     return new RolloutHooks(engine, policy, cfg);
   }

@@ -126,6 +126,29 @@ describe(`llama.cpp rollout engine (${driver} driver)`, () => {
     }
   });
 
+  it('llama + LoRA, lora_sync merged: the adapters folded into the exported model, re-exported at a sync', async (ctx) => {
+    if (unavailable(driver)) ctx.skip(unavailable(driver)!);
+    const policy = tiny('llama', true);
+    randomizeLora(policy, 1);
+    const engine = await LlamaCppEngine.open(policy, opts(driver, { loraSync: 'merged' }));
+    try {
+      const before = await compareGreedy(policy, engine);
+      expect(before.agree, JSON.stringify(before)).toBeGreaterThanOrEqual(0.95);
+      expect(before.firstDelta, JSON.stringify(before)).toBeLessThan(1e-2);
+      randomizeLora(policy, 2);
+      expect((await compareGreedy(policy, engine)).firstDelta).toBeGreaterThan(1e-2);
+      await engine.sync();
+      const after = await compareGreedy(policy, engine);
+      expect(after.agree, JSON.stringify(after)).toBeGreaterThanOrEqual(0.95);
+      expect(after.firstDelta, JSON.stringify(after)).toBeLessThan(1e-2);
+      // no adapter file: one merged model, the previous one removed
+      expect(fs.readdirSync((engine as unknown as { o: LlamaCppOptions }).o.workDir)).toEqual(['model-1.gguf']);
+    } finally {
+      await engine.close();
+      policy.dispose();
+    }
+  });
+
   it('full fine-tuning: a sync re-exports and reloads the model', async (ctx) => {
     if (unavailable(driver)) ctx.skip(unavailable(driver)!);
     const policy = tiny('qwen3');

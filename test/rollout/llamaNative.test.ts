@@ -188,7 +188,7 @@ describe.skipIf(!native.ok)("laconic's llama.cpp sampler draws from the distribu
   });
 
   it('the raw handles refuse misuse: a handle of the wrong kind, a missing model, a bad temperature, a closed engine', () => {
-    const addon = (native as { ok: true; addon: Record<string, (...a: unknown[]) => unknown> }).addon;
+    const addon = (native as unknown as { addon: Record<string, (...a: unknown[]) => unknown> }).addon;
     const base = path.join(root, 'run', fs.readdirSync(path.join(root, 'run')).find((f) => f.endsWith('.gguf'))!);
     const m1 = addon.loadModel!(base, 0);
     const m2 = addon.loadModel!(base, 0);
