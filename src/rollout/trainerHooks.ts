@@ -98,6 +98,19 @@ export class RolloutHooks {
     return { rollout_sync_ms: await this.engine.sync() };
   }
 
+  /**
+   * The sampler of an evaluation by the rollout engine, synced first if updates happened since the last
+   * sync. Its logprobs are those of the sampling temperature (an evaluation reads none).
+   */
+  async evalSampler(): Promise<Pick<RolloutEngine, 'sample'>> {
+    if (!this.external) return this.policy;
+    if (this.updatesSinceSync > 0) {
+      this.updatesSinceSync = 0;
+      await this.engine.sync();
+    }
+    return { sample: (prompts, o) => this.engine.sample(prompts, { ...o, logprobTemperature: o.greedy ? 1 : o.temperature }) };
+  }
+
   close(): Promise<void> {
     return this.engine.close();
   }

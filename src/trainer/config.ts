@@ -115,6 +115,10 @@ export const TrainConfigSchema = z
         samples: z.number().int().positive().default(1).describe('Completions per problem; accuracy is their mean (pass@1 as the papers report it).'),
         temperature: z.number().nonnegative().default(0).describe('Eval sampling temperature; 0 = greedy (needs samples 1). The papers sample at 0.6.'),
         top_p: z.number().gt(0).max(1).default(1).describe('Eval nucleus sampling (1 = off). The papers use 0.95.'),
+        engine: z
+          .enum(['tfjs', 'rollout'])
+          .default('tfjs')
+          .describe("Who samples the final evaluation: tfjs (the training policy) or rollout (the rollout engine, e.g. llama.cpp, synced to the final weights first: faster, with that engine's numerics such as bf16 weights)."),
       })
       .strict()
       .refine((e) => e.temperature > 0 || e.samples === 1, { message: 'eval.samples > 1 needs eval.temperature > 0 (greedy decoding would repeat one completion)', path: ['samples'] })

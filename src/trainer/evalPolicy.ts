@@ -1,5 +1,5 @@
 import { encodePrompt, stopTokens } from '../model/prompt.js';
-import { evaluate, type EvalResult } from '../eval/evaluate.js';
+import { evaluate, type EvalResult, type SamplingPolicy } from '../eval/evaluate.js';
 import type { Policy } from '../model/policy.js';
 import type { Problem } from '../types.js';
 import { VerifierPool } from '../../verifiers/pool.js';
@@ -11,14 +11,25 @@ import { VerifierPool } from '../../verifiers/pool.js';
 export async function evalPolicy(
   policy: Policy,
   problems: Problem[],
-  opts: { budget: number; pool?: VerifierPool; samples?: number; temperature?: number; topP?: number; seed?: number; dataset?: string; onProgress?: (d: number, t: number) => void },
+  opts: {
+    budget: number;
+    pool?: VerifierPool;
+    samples?: number;
+    temperature?: number;
+    topP?: number;
+    seed?: number;
+    dataset?: string;
+    onProgress?: (d: number, t: number) => void;
+    /** Who samples (default: the policy itself), e.g. the rollout engine. */
+    sampler?: SamplingPolicy;
+  },
 ): Promise<EvalResult> {
   const tok = policy.tokenizer;
   if (!tok) throw new Error('evalPolicy: the policy has no tokenizer');
   const pool = opts.pool ?? new VerifierPool({});
   try {
     return await evaluate(
-      policy,
+      opts.sampler ?? policy,
       { encode: (t: string) => encodePrompt(tok, t), decode: (ids: number[]) => tok.decode(ids.filter((t) => t < tok.vocabSize)) },
       problems,
       {

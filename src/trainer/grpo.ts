@@ -231,7 +231,8 @@ async function saveOrStop(run: GrpoRun): Promise<boolean> {
 async function finishRun(run: GrpoRun): Promise<void> {
   const { cfg } = run;
   if (cfg.eval.count > 0) {
-    const ev = await evalPolicy(run.runtime.policy, run.held, { budget: cfg.eval.max_new_tokens ?? cfg.rollout.max_new_tokens, pool: run.pool, dataset: cfg.eval.dataset, samples: cfg.eval.samples, temperature: cfg.eval.temperature, topP: cfg.eval.top_p, seed: cfg.seed });
+    const sampler = cfg.eval.engine === 'rollout' ? await run.rollout.evalSampler() : undefined;
+    const ev = await evalPolicy(run.runtime.policy, run.held, { budget: cfg.eval.max_new_tokens ?? cfg.rollout.max_new_tokens, pool: run.pool, dataset: cfg.eval.dataset, samples: cfg.eval.samples, temperature: cfg.eval.temperature, topP: cfg.eval.top_p, seed: cfg.seed, ...(sampler ? { sampler } : {}) });
     writeJsonAtomic(path.join(run.outDir, 'eval.json'), ev);
   }
   fs.writeFileSync(path.join(run.outDir, 'DONE'), new Date().toISOString() + '\n');

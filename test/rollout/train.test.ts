@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 const ck = makeTinyHfCheckpoint(path.join(root, 'qwen3'), { modelType: 'qwen3', dtype: 'f32', hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16, intermediateSize: 48, initStd: 0.3, seed: 3 });
 
-function cfg(over: { sync_every: number; rollout_is: 'token' | 'sequence' }) {
+function cfg(over: { sync_every: number; rollout_is: 'token' | 'sequence'; steps?: number; eval?: Record<string, unknown> }) {
   return resolveTrainConfig({
     seed: 5,
     backend: 'cpu',
@@ -49,9 +49,9 @@ function cfg(over: { sync_every: number; rollout_is: 'token' | 'sequence' }) {
     // a random tiny model is never right: the entropy bonus gives the update something to move
     entropy_coef: 0.5,
     optim: { lr: 0.05, micro_batch_size: 4 },
-    train: { steps: 2, checkpoint_every: 0 },
+    train: { steps: over.steps ?? 2, checkpoint_every: 0 },
     verifier: { threads: 1 },
-    eval: { count: 0 },
+    eval: over.eval ?? { count: 0 },
   });
 }
 
@@ -72,5 +72,25 @@ describe('laconic train with rollout.engine llama_cpp', () => {
     for (const row of [first!, second!]) expect(Number.isFinite(row.loss)).toBe(true);
     // the base model exported once, one adapter file per sync (the previous one released)
     expect(fs.readdirSync(path.join(out, 'rollout')).sort()).toEqual(['adapter-1.gguf', 'base.gguf']);
+  });
+
+  it('eval.engine rollout: the final evaluation sampled by llama.cpp, synced first, matches the tfjs evaluation', async (ctx) => {
+    if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+    // one step with sync_every 2: the engine is one update behind when the evaluation starts
+    const run = async (engine: 'tfjs' | 'rollout') => {
+      const out = path.join(root, `eval-${engine}`);
+      await runGrpo(cfg({ sync_every: 2, rollout_is: 'token', steps: 1, eval: { count: 6, max_new_tokens: 12, engine } }), { outDir: out, quiet: true });
+      const ev = JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8')) as Record<string, unknown>;
+      return { ev, files: fs.readdirSync(path.join(out, 'rollout')).sort() };
+    };
+    const viaTfjs = await run('tfjs');
+    const viaEngine = await run('rollout');
+    expect(viaTfjs.files).toEqual(['adapter-0.gguf', 'base.gguf']); // no sync after the only update
+    expect(viaEngine.files).toEqual(['adapter-1.gguf', 'base.gguf']); // synced for the evaluation
+    // greedy decoding with f32 weights and KV cache: the same completions, hence the same summary
+    const { wall_s: _a, tokens_per_s: _b, ...a } = viaTfjs.ev;
+    const { wall_s: _c, tokens_per_s: _d, ...b } = viaEngine.ev;
+    expect(b).toEqual(a);
+    expect(a.p90_length as number).toBeGreaterThan(0); // something was generated and measured
   });
 });
