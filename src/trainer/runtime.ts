@@ -48,6 +48,15 @@ export interface RuntimeConfig {
   workers?: number | null;
 }
 
+/**
+ * The micro-batch shape the memory check of a Hugging Face model assumes when the trainer gives none: one
+ * sequence of 512 tokens, or of the model's context length when that is shorter (no training sequence can be
+ * longer), so a run with short sequences is not refused for the memory of long ones.
+ */
+export function defaultTrainShape(contextLength: number | null | undefined): { microBatchSize: number; seqLen: number } {
+  return { microBatchSize: 1, seqLen: Math.min(512, contextLength ?? 512) };
+}
+
 /** Modules that register the objectives a worker thread may be asked to run (looked up by name there). */
 export function objectiveModules(): string[] {
   const ext = path.extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js';
@@ -137,7 +146,7 @@ export class PolicyRuntime {
       extra = Object.keys(ck.extra).length ? ck.extra : undefined;
       rng = ck.rng ?? null;
     } else if (model.hf) {
-      const shape = cfg.trainShape ?? { microBatchSize: 1, seqLen: 512 };
+      const shape = cfg.trainShape ?? defaultTrainShape(model.context_length);
       policy = await openModel(model, { seed: cfg.seed, configDir: opts.configDir, training: { ...shape, backend: be.name } });
       optimizer = policy.setOptimizer(optCfg);
     } else if (startPath) {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkTrainingMemory, estimateTrainingMemory, loadHfPolicy, modelConfigFromHf } from '../../../src/model/hfModel.js';
 import { parseHfConfig } from '../../../src/model/hf/config.js';
+import { defaultTrainShape } from '../../../src/trainer/runtime.js';
 import { tempDir } from './helpers.js';
 
 // The refusal before a run that cannot fit in wasm's 4 GiB heap. Only config objects: no weights are made.
@@ -93,5 +94,20 @@ describe('training memory check', () => {
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(QWEN25_15B));
     expect(() => loadHfPolicy(dir, { checkMemory: { microBatchSize: 4, seqLen: 1024, backend: 'wasm' } })).toThrow(/training needs about .* heap is 4\.00 GiB/);
+  });
+
+  it("a trainer that names no shape is checked at 512 tokens or the model's shorter context, not refused for sequences it never trains", () => {
+    // SmolLM2-135M's published shape with LoRA r 16: over 4 GiB at 1 × 512 tokens, within it at 1 × 160
+    const smol = parseHfConfig(
+      { model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_attention_heads: 9, num_key_value_heads: 3, num_hidden_layers: 30, vocab_size: 49152, tie_word_embeddings: true, max_position_embeddings: 8192, head_dim: 64 },
+      'SmolLM2-135M/config.json',
+    );
+    const c = modelConfigFromHf(smol, { lora: { r: 16, alpha: 32 } });
+    expect(defaultTrainShape(null)).toEqual({ microBatchSize: 1, seqLen: 512 });
+    expect(defaultTrainShape(2048)).toEqual({ microBatchSize: 1, seqLen: 512 });
+    expect(defaultTrainShape(160)).toEqual({ microBatchSize: 1, seqLen: 160 });
+    const at = (ctx: number | null) => () => checkTrainingMemory(c, defaultTrainShape(ctx).microBatchSize, defaultTrainShape(ctx).seqLen, 'wasm', 'SmolLM2');
+    expect(at(null)).toThrow(/for 1 × 512 tokens/);
+    expect(at(160)).not.toThrow();
   });
 });
