@@ -89,6 +89,6 @@ export async function runEvaluation(opts: RunEvalOptions): Promise<SuiteResult> 
       await pool.close();
     }
   } finally {
-    m.dispose();
+    await m.dispose();
   }
 }

@@ -66,6 +66,8 @@ interface EvalCliOptions {
   threads?: number;
   verifierMode: 'strict' | 'math_verify';
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
+  engine: 'tfjs' | 'llama_cpp';
+  llamaDtype: 'f32' | 'f16' | 'bf16' | 'q8_0';
   unknownChars: UnknownCharsPolicy;
   overlong: OverlongPolicy;
   json?: boolean;
@@ -146,7 +148,7 @@ async function runEvalCommand(o: EvalCliOptions): Promise<void> {
   // one progress line per benchmark: elapsed time, time per problem and ETA
   const bars = new Map<string, Progress>();
   const r = await runEvaluation({
-    model: { checkpoint: (o.checkpoint ?? o.model)!, backend: o.backend },
+    model: { checkpoint: (o.checkpoint ?? o.model)!, backend: o.backend, engine: o.engine, llamaCpp: { dtype: o.llamaDtype, sequences: Math.min(256, o.batchSize) } },
     rows,
     suite,
     overrides: {
@@ -215,6 +217,8 @@ export function register(program: Command): void {
     .option('--threads <n>', 'verifier threads (default: cores)', int('--threads', 0))
     .addOption(new Option('--verifier-mode <mode>', "answer extraction: strict, or math_verify (Math-Verify's last-expression fallback)").choices(['strict', 'math_verify']).default('strict'))
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu | webgpu', oneOf('--backend', BACKEND_CHOICES), 'auto')
+    .option('--engine <name>', 'who samples: tfjs (the model itself) or llama_cpp (Hugging Face models; docs/llama-cpp.md)', oneOf('--engine', ['tfjs', 'llama_cpp'] as const), 'tfjs')
+    .option('--llama-dtype <type>', 'llama_cpp: tensor type of the GGUF copy (f32 matches tfjs; bf16 is faster on CPUs with avx512_bf16)', oneOf('--llama-dtype', ['f32', 'f16', 'bf16', 'q8_0'] as const), 'f32')
     .option(
       '--unknown-chars <mode>',
       'prompt characters the tokenizer lacks: fold (lowercase / strip accents, else drop), drop, or error',
