@@ -32,6 +32,10 @@ export const LlamaCppSchema = z
 export const rolloutEngineFields = {
   engine: z.enum(ROLLOUT_ENGINES).default('tfjs').describe('Sampling engine: tfjs (the policy itself) or llama_cpp (optional dependency node-llama-cpp; Hugging Face models only).'),
   sync_every: z.number().int().positive().default(1).describe('llama_cpp: push the weights (LoRA adapters, or the whole model) to the engine every N optimizer steps.'),
+  recompute: z
+    .enum(['auto', 'always'])
+    .default('auto')
+    .describe("llama_cpp: the old logprobs of the PPO ratio. always: recomputed by tfjs in a forward pass (verl). auto: when a step takes one optimizer step per sampled batch (num_iterations 1, one mini-batch) the objective uses the current logprobs, detached, and computes the importance weights itself, with no extra pass; otherwise as always."),
   llama_cpp: LlamaCppSchema.describe('llama_cpp engine settings.'),
 };
 

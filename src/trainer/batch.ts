@@ -77,7 +77,7 @@ export function policyLossParams(cfg: TrainConfig): Record<string, unknown> {
  * temperature, as verl and TRL divide the logits by it). objective_params never repeat a top-level
  * field (validate.ts refuses it), so the spread below cannot override one.
  */
-export function objectiveFor(cfg: TrainConfig, budget: number): { name: string; params: Record<string, unknown>; temperature: number } {
+export function objectiveFor(cfg: TrainConfig, budget: number, fused = false): { name: string; params: Record<string, unknown>; temperature: number } {
   const temperature = cfg.rollout.temperature;
   if (cfg.objective === 'drpo') {
     // lPad defaults to the generation cap, as DRPO pads to max_response_length.
@@ -85,5 +85,7 @@ export function objectiveFor(cfg: TrainConfig, budget: number): { name: string; 
     const lPad = 'lPad' in op || 'l_pad' in op ? {} : { lPad: cfg.rollout.max_new_tokens };
     return { name: cfg.objective, params: { ...lPad, budget, kl_coef: cfg.kl_coef, kl_type: cfg.kl_type, ...op }, temperature };
   }
-  return { name: cfg.objective, params: { ...policyLossParams(cfg), ...cfg.objective_params }, temperature };
+  // an on-policy step of another engine: the objective detaches the current logprobs as old and weights the advantages
+  const fusedParams = fused ? { old_from_current: true, rollout_is: cfg.rollout_is, rollout_is_cap: cfg.rollout_is_cap } : {};
+  return { name: cfg.objective, params: { ...policyLossParams(cfg), ...cfg.objective_params, ...fusedParams }, temperature };
 }

@@ -16,6 +16,7 @@ import { stepMetrics } from './stepMetrics.js';
 import type { PolicyRuntime } from './runtime.js';
 import { constrainedWeights, constraintMetrics, updateConstraints, type ConstraintState } from './constraints.js';
 import { combineMaxmin, type MaxminState } from './maxmin.js';
+import { isPolicyLoss } from '../objectives/policy/policyLoss.js';
 
 /**
  * One GRPO step in named stages, each a function below, in the order the data flows:
@@ -198,6 +199,19 @@ interface Corrected {
   ref: number[][] | undefined;
   /** The rollout engine's importance weights (llama.cpp rollouts), or null. */
   weights: number[][] | null;
+  /** On-policy step of another engine: no recompute; the objective takes the current logprobs as old (fusedRecompute). */
+  fused: boolean;
+}
+
+/**
+ * Whether a step of another sampling engine can skip the recompute of old logprobs: one optimizer step per
+ * sampled batch (every micro-batch's forward then runs at the sampling-time weights, so the old logprobs are the
+ * current ones, detached), a policy-loss objective, and no KL in the reward (which reads the old logprobs
+ * before the update). `rollout.recompute: always` keeps the recompute.
+ */
+export function fusedRecompute(cfg: GrpoRun['cfg'], external: boolean): boolean {
+  const onPolicy = cfg.num_iterations === 1 && (cfg.ppo_mini_batch_size === null || cfg.ppo_mini_batch_size >= cfg.rollout.prompts_per_step);
+  return external && cfg.rollout.recompute === 'auto' && onPolicy && isPolicyLoss(cfg.objective) && cfg.kl_in_reward.coef === 0;
 }
 
 /**
@@ -209,8 +223,9 @@ async function correctRewards(run: GrpoRun, sampled: Sampled, scoredRewards: num
   const { kept, skipUpdate } = sampled;
   const needRef = !skipUpdate && (cfg.kl_coef > 0 || cfg.kl_in_reward.coef > 0);
   const ref = needRef ? await run.runtime.referenceLogprobs(kept.rollouts.map(fullSequence), cfg.rollout.temperature) : undefined;
-  // [rollout engine] llama.cpp's rollouts get tfjs old logprobs and importance weights
-  const fixed = skipUpdate ? null : await run.rollout.recompute(kept.rollouts);
+  // [rollout engine] llama.cpp's rollouts get tfjs old logprobs and importance weights (on-policy: in the objective)
+  const fused = fusedRecompute(cfg, run.rollout.external);
+  const fixed = skipUpdate || fused ? null : await run.rollout.recompute(kept.rollouts);
   if (fixed) {
     kept.rollouts = fixed.rollouts;
     Object.assign(extra, fixed.metrics);
@@ -224,7 +239,7 @@ async function correctRewards(run: GrpoRun, sampled: Sampled, scoredRewards: num
     Object.assign(extra, { kl_in_reward_coef: beta, kl_in_reward_mean: k.meanKl });
     state.klCoef = updateKlCoef(beta, cfg.kl_in_reward, k.meanKl, rewards.length);
   }
-  return { rewards, ref, weights: fixed?.weights ?? null };
+  return { rewards, ref, weights: fixed?.weights ?? null, fused };
 }
 
 interface Advantages {
@@ -264,7 +279,7 @@ async function updatePolicy(run: GrpoRun, rollouts: ScoredRollout[], adv: Advant
   const none = { loss: 0, stats: {} as Record<string, number>, gradNorm: 0, lr: runtime.optimizer.lastLr, optimizerSteps: 0 };
   if (adv.skipUpdate) return none;
   const batch = weighAdvantages(buildBatch(rollouts, adv.advantages, cfg, cfg.kl_coef > 0 ? corrected.ref : undefined), rollouts, corrected.weights); // [rollout engine]
-  const objective = objectiveFor(cfg, budget);
+  const objective = objectiveFor(cfg, budget, corrected.fused);
   try {
     return await ppoUpdate(batch, { groupsPerStep: cfg.ppo_mini_batch_size, iterations: cfg.num_iterations, rng: run.rng }, (b) => runtime.trainStep(b, objective, cfg.optim.micro_batch_size));
   } catch (e) {

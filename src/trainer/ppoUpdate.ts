@@ -57,6 +57,7 @@ export async function ppoUpdate(batch: SeqBatch, opts: { groupsPerStep: number |
   if (!groups) throw new Error('ppoUpdate: the batch needs perSeq.group to form mini-batches of whole groups');
   const sums: Record<string, number> = {};
   let ratioMax = 0;
+  let deltaMax: number | null = null;
   let loss = 0;
   let gradNorm = 0;
   let lr = 0;
@@ -72,14 +73,16 @@ export async function ppoUpdate(batch: SeqBatch, opts: { groupsPerStep: number |
       gradNorm += r.gradNorm;
       lr = r.lr;
       for (const [k, v] of Object.entries(r.stats)) {
-        // One ratio_max@<i> per micro-batch (policyLoss.ts): the step's largest is their maximum.
+        // One ratio_max@<i> (rollout_is_delta_max@<i>) per micro-batch (policyLoss.ts): the step's largest is their maximum.
         if (/^ratio_max(@\d+)?$/.test(k)) ratioMax = Math.max(ratioMax, v);
+        else if (/^rollout_is_delta_max(@\d+)?$/.test(k)) deltaMax = Math.max(deltaMax ?? 0, v);
         else sums[k] = (sums[k] ?? 0) + v;
       }
     }
   }
   const stats = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(n, 1)]));
   if (n > 0) stats.ratio_max = ratioMax;
+  if (deltaMax !== null) stats.rollout_is_delta_max = deltaMax;
   return { loss: loss / Math.max(n, 1), gradNorm: gradNorm / Math.max(n, 1), lr, stats, optimizerSteps: n };
 }
 

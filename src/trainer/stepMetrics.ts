@@ -60,7 +60,9 @@ export function stepMetrics(
     clipfrac_high: train.stats.clipfrac_high ?? 0,
     kl: train.stats.kl ?? 0,
     entropy: train.stats.entropy ?? 0,
-    ...Object.fromEntries(Object.entries(train.stats).filter(([k]) => !HEADLINE.has(k)).map(([k, v]) => [`obj/${k}`, v])),
+    ...Object.fromEntries(Object.entries(train.stats).filter(([k]) => !HEADLINE.has(k) && !k.startsWith('rollout_is_')).map(([k, v]) => [`obj/${k}`, v])),
+    // the rollout engine's mismatch, computed in the objective on on-policy steps: the names the recompute path uses
+    ...Object.fromEntries(Object.entries(train.stats).filter(([k]) => k.startsWith('rollout_is_'))),
     adv_mean: mean(advantages),
     adv_std: std(advantages),
     adv_min: advantages.length ? Math.min(...advantages) : 0,

@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 const ck = makeTinyHfCheckpoint(path.join(root, 'qwen3'), { modelType: 'qwen3', dtype: 'f32', hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16, intermediateSize: 48, initStd: 0.3, seed: 3 });
 
-function cfg(over: { sync_every: number; rollout_is: 'token' | 'sequence'; steps?: number; eval?: Record<string, unknown> }) {
+function cfg(over: { sync_every: number; rollout_is: 'token' | 'sequence'; steps?: number; eval?: Record<string, unknown>; recompute?: 'auto' | 'always' }) {
   return resolveTrainConfig({
     seed: 5,
     backend: 'cpu',
@@ -40,6 +40,7 @@ function cfg(over: { sync_every: number; rollout_is: 'token' | 'sequence'; steps
       temperature: 0.9,
       engine: 'llama_cpp',
       sync_every: over.sync_every,
+      recompute: over.recompute ?? 'auto',
       llama_cpp: { kv_cache: 'f32', sequences: 4, threads: 1 },
     },
     rollout_is: over.rollout_is,
@@ -93,4 +94,28 @@ describe('laconic train with rollout.engine llama_cpp', () => {
     expect(b).toEqual(a);
     expect(a.p90_length as number).toBeGreaterThan(0); // something was generated and measured
   });
+
+  for (const mode of ['token', 'sequence'] as const) {
+    it(`on-policy steps skip the recompute: the same update and mismatch metrics as recomputing (rollout_is ${mode})`, async (ctx) => {
+      if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+      // sync_every 2 makes step 2 sample from stale adapters, so the weights differ from 1 and some are capped
+      const run = async (recompute: 'auto' | 'always') => {
+        const out = path.join(root, `recompute-${mode}-${recompute}`);
+        await runGrpo(cfg({ sync_every: 2, rollout_is: mode, recompute }), { outDir: out, quiet: true });
+        return rowsOf(out);
+      };
+      const fused = await run('auto');
+      const recomputed = await run('always');
+      for (const [f, r] of fused.map((row, i) => [row, recomputed[i]!] as const)) {
+        expect(r.rollout_recompute_s).toBeGreaterThan(0);
+        expect(f.rollout_recompute_s).toBeUndefined();
+        for (const k of ['rollout_is_delta_mean', 'rollout_is_delta_max', 'rollout_is_capped_frac', 'rollout_is_weight_mean', 'loss', 'grad_norm']) {
+          expect(Math.abs(f[k]! - r[k]!), `${k}: ${f[k]} vs ${r[k]}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(r[k]!)));
+        }
+      }
+      // step 2 is off-policy by one update: its weights are not 1 (token mode, cap 1.01: some are capped)
+      expect(Math.abs(fused[1]!.rollout_is_weight_mean! - 1)).toBeGreaterThan(1e-3);
+      if (mode === 'token') expect(fused[1]!.rollout_is_capped_frac).toBeGreaterThan(0);
+    });
+  }
 });

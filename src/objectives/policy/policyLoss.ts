@@ -45,8 +45,15 @@ export const PolicyLossParamsSchema = z
     tau_pos: z.number().positive().default(1).describe('SAPO gate temperature for positive advantages'),
     tau_neg: z.number().positive().default(1.05).describe('SAPO gate temperature for negative advantages'),
     budget: z.number().positive().optional().describe('sampling budget of the step, handed to every objective by the trainer; unused'),
+    old_from_current: z
+      .boolean()
+      .default(false)
+      .describe('on-policy steps of another sampling engine: perToken oldLogprobs are the sampler\'s, and the PPO old logprobs are the current ones, detached (no recompute pass)'),
+    rollout_is: z.enum(['off', 'token', 'sequence']).default('off').describe('with old_from_current: truncated importance weight min(π_θ/π_sampler, C) on the advantages, per token or per answer'),
+    rollout_is_cap: z.number().min(1).default(2).describe('C of rollout_is'),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.old_from_current || p.rollout_is === 'off', { message: 'rollout_is in the objective needs old_from_current (else the trainer weights the advantages itself)', path: ['rollout_is'] });
 
 export type PolicyLossParams = z.output<typeof PolicyLossParamsSchema>;
 
@@ -205,8 +212,11 @@ export function policyLoss(name: string, ctx: ObjectiveContext): ObjectiveResult
   }
 
   const loss = tf.tidy(() => {
-    const logRatio = tf.clipByValue(tf.sub(logprobs, old), -20, 20) as tf.Tensor2D;
-    const terms = member.pg({ logprobs, old, adv, mask, logRatio, p, tokMean });
+    // on-policy with another sampler: the old logprobs are this forward's, detached; the batch's are the sampler's
+    const oldLp = p.old_from_current ? stopGradient(logprobs) : old;
+    const advW = p.old_from_current && p.rollout_is !== 'off' ? samplerWeights(ctx, oldLp, old, adv, p, tokMean, stats) : adv;
+    const logRatio = tf.clipByValue(tf.sub(logprobs, oldLp), -20, 20) as tf.Tensor2D;
+    const terms = member.pg({ logprobs, old: oldLp, adv: advW, mask, logRatio, p, tokMean });
     let perTok: tf.Tensor = terms.loss;
     // TRL multiplies the policy loss by the entropy mask and keeps the normaliser of every target token.
     if (entropyMask) {
@@ -232,6 +242,33 @@ export function policyLoss(name: string, ctx: ObjectiveContext): ObjectiveResult
   });
   entropyMask?.dispose();
   return { loss, stats };
+}
+
+/**
+ * The advantages times the truncated importance weights between the training policy (its current, detached
+ * logprobs: an on-policy step) and the sampling engine, as src/rollout/importance.ts computes them outside the
+ * graph for the recompute path: token w_t = min(e^{lp_t − ls_t}, C), sequence w = min(e^{Σ_t (lp_t − ls_t)}, C).
+ * The mismatch statistics go to `stats` under the names the recompute path reports.
+ */
+function samplerWeights(
+  ctx: ObjectiveContext,
+  cur: tf.Tensor2D,
+  sampler: tf.Tensor2D,
+  adv: tf.Tensor2D,
+  p: PolicyLossParams,
+  tokMean: (x: tf.Tensor) => tf.Scalar,
+  stats: Record<string, tf.Scalar>,
+): tf.Tensor2D {
+  const logCap = Math.log(p.rollout_is_cap);
+  const lr = tf.mul(tf.sub(cur, sampler), ctx.mask) as tf.Tensor2D;
+  const lrSeq = p.rollout_is === 'token' ? lr : (tf.mul(tf.sum(lr, 1, true), tf.onesLike(lr)) as tf.Tensor2D);
+  const w = tf.exp(tf.minimum(lrSeq, logCap)) as tf.Tensor2D;
+  const index = ctx.perSeq.index;
+  stats.rollout_is_delta_mean = tokMean(tf.abs(lr));
+  stats[index && index.length ? `rollout_is_delta_max@${Math.min(...index)}` : 'rollout_is_delta_max'] = tf.keep(tf.max(tf.abs(lr)) as tf.Scalar);
+  stats.rollout_is_capped_frac = tokMean(tf.greater(lrSeq, logCap).toFloat());
+  stats.rollout_is_weight_mean = tokMean(w);
+  return tf.mul(adv, w) as tf.Tensor2D;
 }
 
 /**

@@ -78,6 +78,9 @@ describe('policy-loss family: registry and parameters', () => {
     expect(() => parsePolicyLossParams('sapo', { ...base, tau_pos: -1 })).toThrow(/sapo objective params: tau_pos/);
     expect(() => parsePolicyLossParams('ppo_clip', { ...base, nope: 1 })).toThrow(/ppo_clip objective params/);
     expect(() => parsePolicyLossParams('gspo_token', { ...base, clip_ratio_c: 3 })).toThrow(/clip_ratio_c: objective gspo_token has no dual clip/);
+    // the objective's own importance weights exist only for on-policy steps without a recompute
+    expect(() => parsePolicyLossParams('ppo_clip', { ...base, rollout_is: 'token' })).toThrow(/rollout_is: rollout_is in the objective needs old_from_current/);
+    expect(parsePolicyLossParams('ppo_clip', { ...base, old_from_current: true, rollout_is: 'sequence', rollout_is_cap: 3 })).toMatchObject({ old_from_current: true, rollout_is: 'sequence', rollout_is_cap: 3 });
     expect(() => parsePolicyLossParams('cispo', { ...base, delta: 2 })).toThrow(/delta: objective cispo has no two-sided clip/);
     expect(() => parsePolicyLossParams('gspo', base)).toThrow(/loss_agg: gspo is a sequence-level loss/);
     expect(() => parsePolicyLossParams('gmpo', { ...base, loss_agg: 'seq_mean_token_mean' })).not.toThrow();
