@@ -1,11 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/backend/index.js';
+import { describe, expect, it } from 'vitest';
 import { runEvaluation } from '../../src/eval/run.js';
 import { makeTinyHfCheckpoint } from '../../src/model/hf/tiny.js';
-import { loadLlama } from '../../src/rollout/llamaCpp.js';
+import { llamaTestSetup } from './llamaSetup.js';
 
 /**
  * `laconic eval --engine llama_cpp`: the same evaluation sampled by llama.cpp. Greedy decoding with f32
@@ -13,21 +12,11 @@ import { loadLlama } from '../../src/rollout/llamaCpp.js';
  * reports agree sample by sample.
  */
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'evalengine-'));
-let binaryError: string | null = null;
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-beforeAll(async () => {
-  await initBackend('cpu');
-  try {
-    await loadLlama(false); // the process's shared Llama: laconic never disposes it
-  } catch (e) {
-    binaryError = (e as Error).message;
-  }
-});
+const { root, binaryError: llamaError } = llamaTestSetup('evalengine-');
 
 describe('laconic eval with the llama.cpp engine', () => {
   it('greedy evaluation: the same completions and the same summary as tfjs, and no GGUF left behind', async (ctx) => {
-    if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+    if (llamaError()) ctx.skip(`node-llama-cpp binary cannot load here: ${llamaError()}`);
     const dir = path.join(root, 'qwen2');
     makeTinyHfCheckpoint(dir, { modelType: 'qwen2', dtype: 'f32', initStd: 0.5, seed: 2 });
     const run = (engine: 'tfjs' | 'llama_cpp') =>

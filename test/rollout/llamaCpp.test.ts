@@ -1,15 +1,14 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/backend/index.js';
+import { describe, expect, it } from 'vitest';
 import { makeTinyHfCheckpoint, type TinyModelType } from '../../src/model/hf/tiny.js';
 import { loadHfPolicy } from '../../src/model/hfModel.js';
 import type { Policy } from '../../src/model/policy.js';
 import { encodePrompt, stopTokens } from '../../src/model/prompt.js';
 import { Rng } from '../../src/util/rng.js';
-import { loadLlama, LlamaCppEngine, type LlamaCppOptions } from '../../src/rollout/llamaCpp.js';
+import { LlamaCppEngine, type LlamaCppOptions } from '../../src/rollout/llamaCpp.js';
 import { loadNativeLlama } from '../../src/rollout/llamaNative.js';
+import { llamaTestSetup } from './llamaSetup.js';
 
 /**
  * llama.cpp against tfjs on the tiny HF checkpoints (tfjs itself is checked against transformers in
@@ -17,17 +16,7 @@ import { loadNativeLlama } from '../../src/rollout/llamaNative.js';
  * decoding has no near-ties. The parity checks use llama.cpp's f32 KV cache (see LlamaCppOptions.kvCache).
  */
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'llamacpp-'));
-let binaryError: string | null = null;
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-beforeAll(async () => {
-  await initBackend('cpu');
-  try {
-    await loadLlama(false); // the process's shared Llama: laconic never disposes it
-  } catch (e) {
-    binaryError = (e as Error).message;
-  }
-});
+const { root, binaryError: llamaError } = llamaTestSetup('llamacpp-');
 
 const PROMPTS = ['What is 2+3?', 'hello there', 'count: 1 2 3', 'The answer is'];
 
@@ -51,7 +40,7 @@ function opts(driver: Driver, extra: Partial<LlamaCppOptions> = {}): LlamaCppOpt
 type Driver = 'native' | 'node_llama_cpp';
 /** Why `driver` cannot run here, or null. */
 function unavailable(driver: Driver): string | null {
-  if (binaryError) return `node-llama-cpp binary cannot load here: ${binaryError}`;
+  if (llamaError()) return `node-llama-cpp binary cannot load here: ${llamaError()}`;
   const n = loadNativeLlama();
   return driver === 'native' && !n.ok ? `laconic's llama.cpp driver is not built: ${n.why}` : null;
 }

@@ -1,9 +1,7 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/backend/index.js';
+import { describe, expect, it } from 'vitest';
 import { f16BitsToF32 } from '../../src/model/hf/dtype.js';
 import { makeTinyHfCheckpoint } from '../../src/model/hf/tiny.js';
 import { loadHfPolicy } from '../../src/model/hfModel.js';
@@ -12,7 +10,8 @@ import { encodePrompt, stopTokens } from '../../src/model/prompt.js';
 import type { SampleResult as Sample } from '../../src/model/policyTypes.js';
 import { Rng } from '../../src/util/rng.js';
 import { quantizeQ8_0 } from '../../src/rollout/gguf.js';
-import { loadLlama, LlamaCppEngine } from '../../src/rollout/llamaCpp.js';
+import { LlamaCppEngine } from '../../src/rollout/llamaCpp.js';
+import { llamaTestSetup } from './llamaSetup.js';
 
 /**
  * A q8_0 export loaded by llama.cpp, against tfjs. The tiny Llama has every matrix row a multiple of 32
@@ -28,17 +27,7 @@ import { loadLlama, LlamaCppEngine } from '../../src/rollout/llamaCpp.js';
  * 8 bits). The bounds below leave ~4× room on the logprobs; a wrong block layout or scale moves them by O(1).
  */
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'q8-'));
-let binaryError: string | null = null;
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-beforeAll(async () => {
-  await initBackend('cpu');
-  try {
-    await loadLlama(false); // the process's shared Llama: laconic never disposes it
-  } catch (e) {
-    binaryError = (e as Error).message;
-  }
-});
+const { root, binaryError: llamaError } = llamaTestSetup('q8-');
 
 const PROMPTS = ['What is 2+3?', 'hello there', 'count: 1 2 3', 'The answer is'];
 
@@ -64,7 +53,7 @@ function compare(ref: Sample[], got: Sample[]): { agree: number; firstSame: bool
 
 describe('q8_0 export', () => {
   it('llama.cpp on Q8_0 weights: greedy tokens and first-token logprobs close to tfjs, and closer to tfjs on the dequantized weights', async (ctx) => {
-    if (binaryError) ctx.skip(`node-llama-cpp binary cannot load here: ${binaryError}`);
+    if (llamaError()) ctx.skip(`node-llama-cpp binary cannot load here: ${llamaError()}`);
     const dir = path.join(root, 'llama');
     makeTinyHfCheckpoint(dir, { modelType: 'llama', dtype: 'f32', initStd: 0.02, seed: 1, hiddenSize: 64, numHeads: 4, headDim: 16, intermediateSize: 96 });
     const policy: Policy = loadHfPolicy(dir, { contextLength: 256 });
