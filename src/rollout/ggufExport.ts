@@ -20,16 +20,16 @@ function hfDirOf(policy: Policy): string {
 }
 
 /**
- * The model as one GGUF file. `mergeLora` folds the adapters in (a standalone model); without it a LoRA
- * policy's base weights alone are written (the adapters go to exportLoraGguf).
+ * The model as one GGUF file: a LoRA policy's base weights (the adapters go to exportLoraGguf), or, given
+ * withMergedLora's values, a standalone model with the adapters folded in.
  */
-export function exportModelGguf(policy: Policy, values: Map<string, Float32Array>, file: string, o: { dtype?: GgufDtype; mergeLora?: boolean } = {}): void {
+export function exportModelGguf(policy: Policy, values: Map<string, Float32Array>, file: string, o: { dtype?: GgufDtype } = {}): void {
   const dir = hfDirOf(policy);
   const c = policy.config;
   const a = hfArchOf(dir);
   const dtype = o.dtype ?? 'f32';
   const metadata = [...architectureMetadata(c, a, dtype, path.basename(dir)), ...tokenizerMetadata(dir, c.vocabSize, a)];
-  writeGguf(file, metadata, [...ggufModelTensors(c, a, hfExportTensors(policy, values, !!o.mergeLora), dtype)]);
+  writeGguf(file, metadata, [...ggufModelTensors(c, a, hfExportTensors(policy, values, false), dtype)]);
 }
 
 /** The LoRA adapters as llama.cpp's GGUF adapter file (F32; a few MB even for r = 64 on a 1B model). */

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import type { SampleResult } from '../model/policyTypes.js';
@@ -97,7 +96,7 @@ export class NodeLlamaDriver implements LlamaDriver {
   /**
    * Free an adapter of an earlier sync. node-llama-cpp keeps every adapter it loaded for the model's life
    * (LlamaModel._loraAdapters, keyed by path, not public API); without this a run would hold one adapter per
-   * sync. Guarded: if the internals change, the adapter is merely kept.
+   * sync. Guarded: if the internals change, the adapter is merely kept. The engine removes the file.
    */
   private async releaseAdapter(file: string): Promise<void> {
     const cache = (this.model as unknown as { _loraAdapters?: Map<string, { dispose?: () => Promise<void> }> } | null)?._loraAdapters;
@@ -107,7 +106,6 @@ export class NodeLlamaDriver implements LlamaDriver {
       await lora.dispose();
       cache!.delete(key);
     }
-    fs.rmSync(file, { force: true });
   }
 
   private async dropContext(): Promise<void> {
